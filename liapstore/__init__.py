@@ -1,0 +1,43 @@
+"""liapstore: persistent storage for Liap Tui game servers.
+
+    import liapstore
+    store = liapstore.connect()                      # SQLite file liapstore.db
+    store = liapstore.connect("memory://")           # tests, throwaway
+    store = liapstore.connect("postgresql://user:pw@host/db?max_connections=20")
+
+Importing this package loads no database driver; the backend a URL names is
+imported when it is first opened.
+"""
+from .errors import Conflict, InvalidInput, LiapstoreError, NotFound, StorageUnavailable
+from .records import (Action, AnalyticsEvent, AuditEntry, Connection, Game, LeaderboardEntry,
+                      Page, Player, Room, Round, SavedGame, Seat, Session, Turn)
+from .store import Store
+from .urls import DEFAULT_URL, register_backend, supported_schemes
+from . import urls as _urls
+
+__version__ = "0.1.0"
+
+
+def connect(url=None, *, migrate=True, **options):
+    """Open the store a URL names and bring its schema up to date.
+
+    ``url`` defaults to ``$LIAPSTORE_URL``, then to ``sqlite:///liapstore.db``.
+    Options (pool size, timeouts) go in the URL's query string or as keyword
+    arguments. With ``migrate=False`` the schema is left as it is (for tools
+    that only inspect, such as ``liapstore status``).
+    """
+    url = _urls.resolve(url)
+    store = _urls.backend_class(url)(url, **options)
+    if migrate:
+        try:
+            store.migrate()
+        except BaseException:
+            store.close()
+            raise
+    return store
+
+
+__all__ = ["connect", "register_backend", "supported_schemes", "DEFAULT_URL", "Store",
+           "LiapstoreError", "InvalidInput", "NotFound", "Conflict", "StorageUnavailable",
+           "Player", "Room", "Game", "Seat", "Round", "Turn", "Action", "Session", "Connection",
+           "AnalyticsEvent", "AuditEntry", "LeaderboardEntry", "Page", "SavedGame"]

@@ -1,0 +1,38 @@
+"""The small, flat set of errors a liapstore caller ever sees.
+
+Backends translate their driver's exceptions into these at one boundary
+(``SqlStore.translate_errors`` for SQL, the table code for memory), so a game
+server can write one ``except`` clause that works on every backend.
+"""
+
+
+class LiapstoreError(Exception):
+    """Base class of every error liapstore raises on purpose."""
+
+
+class InvalidInput(LiapstoreError, ValueError):
+    """The caller passed something the schema or the game rules forbid.
+
+    Raised before any I/O wherever the check can be made in Python, so a
+    rejected call never leaves anything half-written behind.
+    """
+
+
+class NotFound(LiapstoreError, LookupError):
+    """The id, username, room code or token names nothing that exists."""
+
+
+class Conflict(LiapstoreError):
+    """The write collides with data already there.
+
+    A duplicate username or room code, a stale game version (someone else
+    advanced the game first), or a different action under a sequence number
+    that is already used. Reload and retry, or report it to the player.
+    """
+
+
+class StorageUnavailable(LiapstoreError):
+    """The database cannot be reached or refused the connection.
+
+    The message names the URL with its password hidden.
+    """

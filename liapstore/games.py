@@ -1,0 +1,355 @@
+"""The game-recording half of the Store interface.
+
+A game server starts a game, then records every decision (deal, redeal
+choice, declaration, play) with ``record_action``. The store runs each action
+through the rules engine before any I/O, and writes, in one transaction, the
+action, the game's new snapshot (``games`` and the changed ``game_players``
+rows) and whatever the action settled: a turn's result (``turns``), a round's
+scores (``rounds``), the game's end (winner, ``final_scores``, the room's
+status, the players' statistics). The server never records results itself,
+so the log and the results cannot disagree unless the data is corrupted,
+which ``verify_game`` detects.
+"""
+import json
+import uuid
+from collections import OrderedDict
+from typing import NamedTuple
+
+from . import validate as v
+from .errors import Conflict, InvalidInput, NotFound
+from .game import replay as replay_mod, rules
+from .updates import Add, AtLeast
+from .records import Action, Game, Round, SavedGame, Seat, Turn, from_row
+
+# The in-process cache of game states: it saves one read per recorded action.
+# It is only a hint: the version check in the write catches a stale entry.
+_CACHE_SIZE = 4096
+
+
+class Step(NamedTuple):
+    """Every row change one recorded action makes, computed before any I/O."""
+    game_id: uuid.UUID
+    expected_version: int
+    game_changes: dict
+    action_row: dict
+    seat_changes: list          # [(player_id, {column: value})]
+    round_insert: dict | None
+    round_update: tuple | None  # (round_id, {column: value})
+    turn_inserts: list
+    room_changes: tuple | None  # (room_id, {column: value})
+    player_stats: list          # [(player_id, {column: Add/AtLeast})]
+
+
+class _Cached(NamedTuple):
+    game_row: dict
+    state: rules.GameState
+    players: tuple              # player id by seat position
+
+
+class StaleVersion(Exception):
+    """Internal: the games row was not at the expected version."""
+
+
+class GameRecording:
+    """Mixin of Store: games, their recording, recovery and replay."""
+
+    def _states(self):
+        cache = self.__dict__.get("_state_cache")
+        if cache is None:
+            cache = self.__dict__["_state_cache"] = OrderedDict()
+        return cache
+
+    # -- starting and reading games ----------------------------------------------
+
+    def start_game(self, room_id, players, *, bots=(), winning_score=50, max_rounds=20):
+        """Start a game in a room with four seats; return the Game (version 0).
+
+        ``players`` lists the four player ids by seat position 0-3 (bots are
+        players too; name their positions in ``bots``). The room becomes
+        'playing' with this as its current game, in the same transaction.
+        """
+        room_id = v.uuid_(room_id, "room_id")
+        if not isinstance(players, (list, tuple)) or len(players) != 4:
+            raise InvalidInput("a game needs exactly 4 players, one per seat position 0-3")
+        players = tuple(v.uuid_(p, "players[]") for p in players)
+        if len(set(players)) != 4:
+            raise InvalidInput("a player cannot take two seats in one game")
+        bots = {v.integer(b, "bots[]", 0, 3) for b in bots}
+        try:
+            state = rules.new_game(v.integer(winning_score, "winning_score", 1, 10_000),
+                                   v.integer(max_rounds, "max_rounds", 1, 1_000))
+        except rules.RuleViolation as e:
+            raise InvalidInput(str(e)) from None
+        game_row = {"id": uuid.uuid4(), "room_id": room_id, "started_at": v.now(), "ended_at": None,
+                    "winning_score": winning_score, "max_rounds": max_rounds,
+                    "initial_multiplier": 1, "current_round": state.round,
+                    "current_phase": state.phase, "phase_data": state.to_dict(),
+                    "winner_id": None, "final_scores": None, "version": 0}
+        with self.transaction():
+            self._get("rooms", "id", room_id)
+            game_row = self._insert("games", game_row)
+            for position, player_id in enumerate(players):
+                self._insert("game_players", {
+                    "game_id": game_row["id"], "player_id": player_id, "position": position,
+                    "score": 0, "is_active": True, "is_bot": position in bots,
+                    "pieces_in_hand": [], "declared_piles": None, "captured_piles": 0})
+            self._update("rooms", [("id", "=", room_id)],
+                         {"status": "playing", "current_game_id": game_row["id"]})
+        self._remember(_Cached(game_row, state, players))
+        return from_row(Game, game_row)
+
+    def get_game(self, game_id):
+        """The game with this id, or NotFound."""
+        return from_row(Game, self._get("games", "id", v.uuid_(game_id, "game_id")))
+
+    def get_seats(self, game_id):
+        """The game's four seats, by position. NotFound for an unknown game."""
+        game_id = v.uuid_(game_id, "game_id")
+        rows = self._select("game_players", [("game_id", "=", game_id)], ("position",))
+        if not rows:
+            self._get("games", "id", game_id)
+        return [from_row(Seat, r) for r in rows]
+
+    def list_games(self, *, room_id=None, player_id=None, active=None, limit=50, after=None):
+        """Games, oldest first, filtered by room, seated player, or whether
+        they are still running (``active=True``) (``Page``)."""
+        where = []
+        if room_id is not None:
+            where.append(("room_id", "=", v.uuid_(room_id, "room_id")))
+        if active is not None:
+            where.append(("ended_at", "=" if v.boolean(active, "active") else "!=", None))
+        if player_id is not None:
+            seats = self._select("game_players", [("player_id", "=", v.uuid_(player_id, "player_id"))], ())
+            where.append(("id", "in", [s["game_id"] for s in seats]))
+        return self._page("games", where, ("started_at", "id"), limit, after, Game)
+
+    def list_rounds(self, game_id):
+        """The game's rounds so far, in order."""
+        rows = self._select("rounds", [("game_id", "=", v.uuid_(game_id, "game_id"))], ("round_number",))
+        return [from_row(Round, r) for r in rows]
+
+    def list_turns(self, game_id, round_number=None):
+        """The game's completed turns, in order (optionally of one round)."""
+        rounds = self.list_rounds(game_id)
+        if round_number is not None:
+            rounds = [r for r in rounds if r.round_number == v.integer(round_number, "round_number", 1)]
+        by_round = {r.id: r.round_number for r in rounds}
+        rows = self._select("turns", [("round_id", "in", list(by_round))], ())
+        rows.sort(key=lambda t: (by_round[t["round_id"]], t["turn_number"]))
+        return [from_row(Turn, r) for r in rows]
+
+    def list_actions(self, game_id, *, after_sequence=0, limit=None):
+        """The game's action log from ``after_sequence + 1`` on, in order."""
+        where = [("game_id", "=", v.uuid_(game_id, "game_id")),
+                 ("sequence_number", ">", v.integer(after_sequence, "after_sequence", 0))]
+        rows = self._select("player_actions", where, ("sequence_number",),
+                            limit=None if limit is None else v.limit(limit, 100_000))
+        return [from_row(Action, r) for r in rows]
+
+    # -- recording -----------------------------------------------------------------
+
+    def record_action(self, game_id, sequence_number, action):
+        """Record the game's next action; return the Game after it.
+
+        ``sequence_number`` is ``game.version + 1``: the log has no gaps. The
+        action is a dict as the rules engine defines it (``deal``, ``redeal``,
+        ``declare``, ``play``; see liapstore/game/rules.py). An illegal action
+        raises InvalidInput and writes nothing. Re-sending an action already
+        recorded under that number (a retry after a timeout) changes nothing
+        and returns the game as it is; a *different* action under a used
+        number, or a number computed from a stale version, raises Conflict.
+        """
+        game_id = v.uuid_(game_id, "game_id")
+        seq = v.integer(sequence_number, "sequence_number", 1)
+        action = v.json_object(action, "action")
+        for attempt in (1, 2):
+            cached = self._states().get(game_id) if attempt == 1 else None
+            current = cached or self._load(game_id)
+            version = current.game_row["version"]
+            if seq <= version:
+                return self._replayed(game_id, seq, action)
+            if seq > version + 1:
+                if cached:
+                    continue  # Another process may have advanced the game; reload.
+                raise Conflict(f"game {game_id} is at version {version}; "
+                               f"the next sequence number is {version + 1}, not {seq}")
+            try:
+                outcome = rules.apply(current.state, action)
+            except rules.RuleViolation as e:
+                if cached:
+                    continue  # Judge the action against the stored state, not a stale copy.
+                raise InvalidInput(f"illegal action #{seq} in game {game_id}: {e}") from None
+            step = self._step(current, seq, action, outcome)
+            try:
+                with self.transaction():
+                    self._write_step(step)
+            except StaleVersion:
+                self._states().pop(game_id, None)
+                return self._replayed(game_id, seq, action)
+            game_row = {**current.game_row, **step.game_changes}
+            self._remember(_Cached(game_row, outcome.state, current.players))
+            return from_row(Game, game_row)
+
+    def load_game(self, game_id):
+        """Everything needed to continue a game: a SavedGame (game, seats, rules state)."""
+        game_id = v.uuid_(game_id, "game_id")
+        return self._saved(self._get("games", "id", game_id),
+                           self._select("game_players", [("game_id", "=", game_id)], ("position",)))
+
+    def unfinished_games(self):
+        """Every game not yet over, as SavedGames, ready to be continued after
+        a restart (two queries, whatever the number of games)."""
+        games = self._select("games", [("ended_at", "=", None)], ("started_at", "id"))
+        seats = {}
+        for row in self._select("game_players", [("game_id", "in", [g["id"] for g in games])], ()):
+            seats.setdefault(row["game_id"], []).append(row)
+        return [self._saved(g, sorted(seats.get(g["id"], ()), key=lambda s: s["position"]))
+                for g in games]
+
+    def abandon_game(self, game_id):
+        """End a running game without a result; its room becomes 'abandoned'."""
+        game = self.get_game(game_id)
+        if game.finished:
+            raise Conflict(f"game {game.id} is already over")
+        with self.transaction():
+            if not self._update("games", [("id", "=", game.id), ("version", "=", game.version)],
+                                {"ended_at": v.now(), "version": game.version + 1}):
+                raise Conflict(f"game {game.id} moved on while it was being abandoned")
+            self._update("rooms", [("id", "=", game.room_id)], {"status": "abandoned"})
+        self._states().pop(game.id, None)
+
+    def replay(self, game_id):
+        """Re-derive every state of a stored game from its log with the rules
+        engine, and compare with what is stored (``replay.Replay``)."""
+        saved = self.load_game(game_id)
+        players = [s.player_id for s in saved.seats]
+        return replay_mod.replay(
+            settings={"winning_score": saved.game.winning_score, "max_rounds": saved.game.max_rounds},
+            actions=[(a.sequence_number, a.action_data) for a in self.list_actions(game_id)],
+            stored=replay_mod.Stored.from_records(saved.game, saved.seats, self.list_rounds(game_id),
+                                                  self.list_turns(game_id), players))
+
+    def verify_game(self, game_id):
+        """The list of disagreements between a game's log and its stored
+        results; empty when the game is intact."""
+        return self.replay(game_id).problems
+
+    # -- internals -------------------------------------------------------------------
+
+    def _remember(self, cached):
+        cache = self._states()
+        cache[cached.game_row["id"]] = cached
+        cache.move_to_end(cached.game_row["id"])
+        while len(cache) > _CACHE_SIZE:
+            cache.popitem(last=False)
+
+    def _load(self, game_id):
+        saved = self.load_game(game_id)
+        if saved.game.finished and saved.state.phase != "GAME_OVER":
+            raise Conflict(f"game {game_id} was abandoned")
+        return _Cached(self._get("games", "id", game_id), saved.state,
+                       tuple(s.player_id for s in saved.seats))
+
+    def _saved(self, game_row, seat_rows):
+        if not seat_rows:
+            raise NotFound(f"game {game_row['id']} has no seats")
+        try:
+            state = rules.GameState.from_dict(game_row["phase_data"])
+        except ValueError as e:
+            raise Conflict(f"game {game_row['id']} has a corrupted snapshot: {e}") from None
+        return SavedGame(from_row(Game, game_row), tuple(from_row(Seat, s) for s in seat_rows), state)
+
+    def _replayed(self, game_id, seq, action):
+        stored = self._select("player_actions", [("game_id", "=", game_id),
+                                                 ("sequence_number", "=", seq)], (), limit=1)
+        if stored and stored[0]["action_data"] == action:
+            return self.get_game(game_id)
+        game = self.get_game(game_id)
+        raise Conflict(f"game {game_id} is at version {game.version}: sequence number {seq} "
+                       + ("already holds a different action" if stored else "is not next"))
+
+    def _step(self, current, seq, action, outcome):
+        """Translate one rules-engine outcome into row changes (no I/O)."""
+        before, after, players = current.state, outcome.state, current.players
+        game_id, now = current.game_row["id"], v.now()
+        seat = action.get("seat")
+        game_changes = {"version": seq, "current_phase": after.phase,
+                        "current_round": after.round, "phase_data": after.to_dict()}
+        seat_changes = []
+        for pos, pid in enumerate(players):
+            changes = {}
+            if before.hands[pos] != after.hands[pos]:
+                changes["pieces_in_hand"] = list(after.hands[pos])
+            if before.declarations[pos] != after.declarations[pos]:
+                changes["declared_piles"] = after.declarations[pos]
+            if before.captured[pos] != after.captured[pos]:
+                changes["captured_piles"] = after.captured[pos]
+            if before.scores[pos] != after.scores[pos]:
+                changes["score"] = after.scores[pos]
+            if changes:
+                seat_changes.append((pid, changes))
+        round_id = uuid.uuid5(game_id, f"round:{before.round}")
+        round_insert = round_update = room_changes = None
+        if action["type"] == "deal" and not before.dealt and before.multiplier == 1:
+            round_insert = {"id": round_id, "game_id": game_id, "round_number": before.round,
+                            "started_at": now, "ended_at": None, "multiplier": 1,
+                            "had_redeal": False, "round_data": {}}
+        elif action["type"] == "deal":
+            round_update = (round_id, {"multiplier": after.multiplier, "had_redeal": True})
+        turn_inserts, player_stats = [], []
+        for event in outcome.events:
+            if event["type"] == "turn_result":
+                turn_inserts.append({
+                    "id": uuid.uuid5(game_id, f"turn:{event['round']}:{event['turn']}"),
+                    "round_id": round_id, "turn_number": event["turn"], "timestamp": now,
+                    "leading_player_id": players[event["starter"]],
+                    "required_piece_count": event["piles"],
+                    "plays": [{"seat": s, "player_id": str(players[s]), "pieces": p}
+                              for s, p in event["plays"]],
+                    "winner_id": players[event["winner"]], "pile_count": event["piles"]})
+            elif event["type"] == "round_result":
+                round_update = (round_id, {"ended_at": now, "multiplier": event["multiplier"],
+                                           "round_data": _without_type(event)})
+            elif event["type"] == "game_over":
+                winner = event["winner"]
+                game_changes.update({
+                    "ended_at": now, "winner_id": None if winner is None else players[winner],
+                    "final_scores": {"totals": event["totals"], "rounds": event["rounds"],
+                                     "by_player": {str(p): t for p, t in zip(players, event["totals"])}}})
+                room_changes = (current.game_row["room_id"], {"status": "finished"})
+                for pos, (pid, total) in enumerate(zip(players, event["totals"])):
+                    player_stats.append((pid, {
+                        "games_played": Add(1), "games_won": Add(int(pos == winner)),
+                        "total_score": Add(total), "highest_score": AtLeast(total)}))
+        action_row = {"game_id": game_id, "player_id": None if seat is None else players[seat],
+                      "action_type": action["type"], "action_data": action, "timestamp": now,
+                      "sequence_number": seq}
+        return Step(game_id, seq - 1, game_changes, action_row, seat_changes, round_insert,
+                    round_update, turn_inserts, room_changes, player_stats)
+
+    def _write_step(self, step):
+        """Apply a Step inside the caller's transaction (SQL overrides the hot part)."""
+        if not self._update("games", [("id", "=", step.game_id),
+                                      ("version", "=", step.expected_version)], step.game_changes):
+            raise StaleVersion()
+        self._insert("player_actions", step.action_row)
+        for player_id, changes in step.seat_changes:
+            self._update("game_players", [("game_id", "=", step.game_id),
+                                          ("player_id", "=", player_id)], changes)
+        self._write_results(step)
+
+    def _write_results(self, step):
+        if step.round_insert:
+            self._insert("rounds", step.round_insert)
+        if step.round_update:
+            self._update("rounds", [("id", "=", step.round_update[0])], step.round_update[1])
+        for row in step.turn_inserts:
+            self._insert("turns", row)
+        if step.room_changes:
+            self._update("rooms", [("id", "=", step.room_changes[0])], step.room_changes[1])
+        for player_id, changes in step.player_stats:
+            self._update("players", [("id", "=", player_id)], changes)
+
+
+def _without_type(event):
+    return json.loads(json.dumps({k: x for k, x in event.items() if k != "type"}))

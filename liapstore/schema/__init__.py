@@ -1,0 +1,1 @@
+"""The schema: peewee models, the SQL the ORM cannot express, the migrations."""

@@ -1,0 +1,63 @@
+"""Column types that read and write the same Python values on every dialect.
+
+The DDL is written by hand per dialect (see ``sql/``), so these fields only
+convert values. Each one writes a value both SQLite and PostgreSQL accept as
+text (psycopg sends Python strings as untyped literals that PostgreSQL casts
+to the column's type), and reads back whatever the driver returns, so one set
+of models serves both SQL backends.
+"""
+import json
+from datetime import datetime, timezone
+
+from peewee import Field, TextField
+
+UTC = timezone.utc
+
+
+def utc_text(value):
+    """A datetime as fixed-width ISO text in UTC.
+
+    The fixed width (always microseconds, always +00:00) makes SQLite's text
+    comparison agree with time order, which keyset pagination and range
+    filters rely on.
+    """
+    if value.tzinfo is None:
+        raise ValueError("naive datetimes are ambiguous; pass a timezone-aware datetime")
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00:00")
+
+
+class TimestampField(Field):
+    """TIMESTAMPTZ on PostgreSQL, fixed-width UTC text on SQLite."""
+    field_type = "TIMESTAMPTZ"
+
+    def db_value(self, value):
+        return utc_text(value) if isinstance(value, datetime) else value
+
+    def python_value(self, value):
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value.astimezone(UTC)
+
+
+class JsonField(Field):
+    """JSONB on PostgreSQL, JSON text (checked by json_valid) on SQLite."""
+    field_type = "JSONB"
+
+    def db_value(self, value):
+        if value is None:
+            return None
+        return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+    def python_value(self, value):
+        # psycopg already decodes jsonb; SQLite hands back the text.
+        return json.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+class InetField(TextField):
+    """INET on PostgreSQL, text on SQLite; always a ``str`` in Python."""
+    field_type = "INET"
+
+    def python_value(self, value):
+        return None if value is None else str(value)

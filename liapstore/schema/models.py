@@ -1,0 +1,208 @@
+"""The peewee models: one class per table of DATABASE_SCHEMA.md.
+
+The models are deliberately unbound (``database = None``): a process may hold
+several stores at once (tests, copying a deployment between backends), so
+every query is executed against its store's database explicitly with
+``query.execute(database)``.
+
+The tables themselves are created by the hand-written SQL in ``sql/`` (run by
+the migrations), because PostgreSQL gets partitions, a materialized view, GIN
+indexes, triggers and policies that peewee's ``create_tables`` cannot express.
+The models must agree with that SQL; ``tests/sql/test_schema_drift.py`` checks
+it with ``playhouse.schema_diff``. The memory backend reads keys, uniqueness,
+foreign keys and defaults from these models, so all three backends share one
+description of the constraints.
+"""
+from peewee import (BigAutoField, BlobField, BooleanField, CharField, ForeignKeyField, IntegerField,
+                    Model, TextField, UUIDField)
+
+from .fields import InetField, JsonField, TimestampField
+
+
+class BaseModel(Model):
+    class Meta:
+        database = None
+        legacy_table_names = False
+
+
+def _ref(model, column, null=True, on_delete=None):
+    # lazy_load=False keeps the raw id in the field: the store never wants
+    # peewee to fetch a related row behind its back.
+    return ForeignKeyField(model, column_name=column, null=null, on_delete=on_delete,
+                           lazy_load=False)
+
+
+class Player(BaseModel):
+    id = UUIDField(primary_key=True)
+    username = CharField(max_length=50, unique=True)
+    display_name = CharField(max_length=100)
+    email = CharField(max_length=255, null=True, unique=True)
+    created_at = TimestampField()
+    last_seen = TimestampField()
+    is_active = BooleanField(default=True)
+    games_played = IntegerField(default=0)
+    games_won = IntegerField(default=0)
+    total_score = IntegerField(default=0)
+    highest_score = IntegerField(default=0)
+    settings = JsonField(default=dict)
+    email_encrypted = BlobField(null=True)
+
+    class Meta:
+        table_name = "players"
+
+
+class Room(BaseModel):
+    id = UUIDField(primary_key=True)
+    room_code = CharField(max_length=20, unique=True)
+    name = CharField(max_length=100)
+    created_by = _ref(Player, "created_by")
+    created_at = TimestampField()
+    is_public = BooleanField(default=True)
+    max_players = IntegerField(default=4)
+    game_settings = JsonField(default=dict)
+    status = CharField(max_length=20, default="waiting")
+    current_game_id = UUIDField(null=True)
+
+    class Meta:
+        table_name = "rooms"
+
+
+class Game(BaseModel):
+    id = UUIDField(primary_key=True)
+    room_id = _ref(Room, "room_id", on_delete="CASCADE")
+    started_at = TimestampField()
+    ended_at = TimestampField(null=True)
+    winning_score = IntegerField(default=50)
+    max_rounds = IntegerField(default=20)
+    initial_multiplier = IntegerField(default=1)
+    current_round = IntegerField(default=0)
+    current_phase = CharField(max_length=20, default="NOT_STARTED")
+    phase_data = JsonField(default=dict)
+    winner_id = _ref(Player, "winner_id")
+    final_scores = JsonField(null=True)
+    version = IntegerField(default=0)
+
+    class Meta:
+        table_name = "games"
+
+
+class GamePlayer(BaseModel):
+    game_id = _ref(Game, "game_id", null=False, on_delete="CASCADE")
+    player_id = _ref(Player, "player_id", null=False)
+    position = IntegerField()
+    score = IntegerField(default=0)
+    is_active = BooleanField(default=True)
+    is_bot = BooleanField(default=False)
+    pieces_in_hand = JsonField(default=list)
+    declared_piles = IntegerField(null=True)
+    captured_piles = IntegerField(default=0)
+
+    class Meta:
+        table_name = "game_players"
+        primary_key = False
+        # The composite key is spelled as a unique index so that peewee and
+        # the memory backend both see it; the SQL declares it PRIMARY KEY.
+        indexes = ((("game_id", "player_id"), True), (("game_id", "position"), True))
+
+
+class Round(BaseModel):
+    id = UUIDField(primary_key=True)
+    game_id = _ref(Game, "game_id", on_delete="CASCADE")
+    round_number = IntegerField()
+    started_at = TimestampField()
+    ended_at = TimestampField(null=True)
+    multiplier = IntegerField(default=1)
+    had_redeal = BooleanField(default=False)
+    round_data = JsonField()
+
+    class Meta:
+        table_name = "rounds"
+        indexes = ((("game_id", "round_number"), True),)
+
+
+class Turn(BaseModel):
+    id = UUIDField(primary_key=True)
+    round_id = _ref(Round, "round_id", on_delete="CASCADE")
+    turn_number = IntegerField()
+    timestamp = TimestampField()
+    leading_player_id = _ref(Player, "leading_player_id")
+    required_piece_count = IntegerField(null=True)
+    plays = JsonField()
+    winner_id = _ref(Player, "winner_id")
+    pile_count = IntegerField(null=True)
+
+    class Meta:
+        table_name = "turns"
+        indexes = ((("round_id", "turn_number"), True),)
+
+
+class PlayerAction(BaseModel):
+    id = BigAutoField()
+    game_id = _ref(Game, "game_id", on_delete="CASCADE")
+    player_id = _ref(Player, "player_id")
+    action_type = CharField(max_length=50)
+    action_data = JsonField()
+    timestamp = TimestampField()
+    sequence_number = IntegerField()
+
+    class Meta:
+        table_name = "player_actions"
+        indexes = ((("game_id", "sequence_number"), True),)
+
+
+class ActiveConnection(BaseModel):
+    connection_id = UUIDField(primary_key=True)
+    player_id = _ref(Player, "player_id")
+    room_id = _ref(Room, "room_id")
+    connected_at = TimestampField()
+    last_heartbeat = TimestampField()
+    ip_address = InetField(null=True)
+    user_agent = TextField(null=True)
+
+    class Meta:
+        table_name = "active_connections"
+
+
+class PlayerSession(BaseModel):
+    id = UUIDField(primary_key=True)
+    player_id = _ref(Player, "player_id", on_delete="CASCADE")
+    token_hash = CharField(max_length=64, unique=True)
+    created_at = TimestampField()
+    expires_at = TimestampField()
+    ip_address = InetField(null=True)
+    user_agent = TextField(null=True)
+
+    class Meta:
+        table_name = "player_sessions"
+
+
+class AnalyticsEvent(BaseModel):
+    id = BigAutoField()
+    event_type = CharField(max_length=50)
+    player_id = _ref(Player, "player_id")
+    game_id = _ref(Game, "game_id")
+    room_id = _ref(Room, "room_id")
+    event_data = JsonField()
+    timestamp = TimestampField()
+
+    class Meta:
+        table_name = "analytics_events"
+
+
+class AuditLog(BaseModel):
+    id = BigAutoField()
+    table_name = CharField(max_length=50)
+    operation = CharField(max_length=10)
+    user_id = UUIDField(null=True)
+    changed_data = JsonField(null=True)
+    timestamp = TimestampField()
+    ip_address = InetField(null=True)
+
+    class Meta:
+        table_name = "audit_log"
+
+
+# In dependency order: a table's references come before it.
+MODELS = (Player, Room, Game, GamePlayer, Round, Turn, PlayerAction, ActiveConnection,
+          PlayerSession, AnalyticsEvent, AuditLog)
+BY_TABLE = {m._meta.table_name: m for m in MODELS}

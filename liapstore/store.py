@@ -1,0 +1,407 @@
+"""Store: the one storage interface, documented here and nowhere else.
+
+Every public method is implemented once, in this class, on top of a handful of
+table primitives (``_insert``, ``_select``, ``_update``, ``_delete``, ...)
+that each backend provides. Input is checked here, before any I/O, so every
+backend rejects the same calls with the same ``InvalidInput``; uniqueness and
+references are checked by the backend (by the database for SQL, in Python for
+memory) and surface as ``Conflict`` / ``NotFound`` on all of them.
+
+The game-recording half of the interface (``start_game``, ``record_action``,
+recovery, replay) lives in ``liapstore/games.py``, a mixin of this class.
+"""
+import hashlib
+import secrets
+import uuid
+from contextlib import contextmanager
+from datetime import timedelta
+from . import paging, validate as v
+from .errors import Conflict, InvalidInput, NotFound
+from .games import GameRecording
+from .records import (AnalyticsEvent, AuditEntry, Connection, LeaderboardEntry, Player, Room,
+                      Session, from_row)
+from .schema.constraints import ROOM_STATUSES
+from .urls import redact
+
+_UNSET = object()
+
+TABLES = ("players", "rooms", "games", "game_players", "rounds", "turns", "player_actions",
+          "active_connections", "player_sessions", "analytics_events", "audit_log")
+
+
+class Store(GameRecording):
+    """A liapstore database. Open one with ``liapstore.connect(url)``.
+
+    A Store is safe to share between threads. Close it with ``close()`` or use
+    it as a context manager.
+    """
+
+    #: Short backend name shown by ``status()`` and the CLI.
+    backend = "abstract"
+    #: Whether acknowledged writes survive a crash of the process.
+    durable = False
+
+    def __init__(self, url):
+        self.url = url
+
+    # -- life cycle ----------------------------------------------------------
+
+    def close(self):
+        """Release connections and files. The store cannot be used afterwards."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {redact(self.url)}>"
+
+    def migrate(self):
+        """Bring the schema up to date; return the names of the steps applied.
+
+        Idempotent: on an up-to-date database it does nothing and returns [].
+        ``connect()`` runs it, so callers rarely need to.
+        """
+        raise NotImplementedError
+
+    def schema_version(self):
+        """``(applied, latest)``: migration steps applied here, and known to this liapstore."""
+        raise NotImplementedError
+
+    def status(self):
+        """A dict for operators: backend, URL (password hidden), schema version, row counts."""
+        applied, latest = self.schema_version()
+        return {"backend": self.backend, "url": redact(self.url), "schema_version": applied,
+                "latest_schema_version": latest, "durable": self.durable,
+                "rows": {t: self._count(t) for t in TABLES}}
+
+    def maintain(self):
+        """Periodic upkeep: create analytics partitions ahead, refresh the
+        leaderboard, drop expired sessions. Returns a dict of what it did."""
+        return {"partitions_created": self._ensure_partitions(),
+                "expired_sessions_deleted": self.delete_expired_sessions(),
+                "leaderboard_refreshed": self.refresh_leaderboard() or True}
+
+    # -- players -------------------------------------------------------------
+
+    def create_player(self, username, display_name=None, *, email=None, settings=None):
+        """Create a player and return it.
+
+        ``username`` must match ``^[a-zA-Z0-9_-]{3,50}$`` (InvalidInput);
+        ``display_name`` defaults to the username. A username or e-mail already
+        in use raises Conflict.
+        """
+        now = v.now()
+        row = {"id": _new_id(), "username": v.username(username),
+               "display_name": v.text(display_name if display_name is not None else username,
+                                      "display_name"),
+               "email": v.email(email), "created_at": now, "last_seen": now, "is_active": True,
+               "games_played": 0, "games_won": 0, "total_score": 0, "highest_score": 0,
+               "settings": v.json_object(settings if settings is not None else {}, "settings"),
+               "email_encrypted": None}
+        return from_row(Player, self._insert("players", row))
+
+    def get_player(self, player_id):
+        """The player with this id, or NotFound."""
+        return from_row(Player, self._get("players", "id", v.uuid_(player_id, "player_id")))
+
+    def get_player_by_username(self, username):
+        """The player with this username (case-sensitive), or NotFound."""
+        return from_row(Player, self._get("players", "username", v.text(username, "username")))
+
+    def update_player(self, player_id, *, display_name=_UNSET, email=_UNSET, is_active=_UNSET,
+                      settings=_UNSET, last_seen=_UNSET):
+        """Change the given fields of a player; return the updated player.
+
+        Pass ``email=None`` to remove the address. Statistics are not
+        updatable here: they follow from recorded games.
+        """
+        checks = {"display_name": lambda x: v.text(x, "display_name"), "email": v.email,
+                  "is_active": lambda x: v.boolean(x, "is_active"),
+                  "settings": lambda x: v.json_object(x, "settings"),
+                  "last_seen": lambda x: v.moment(x, "last_seen")}
+        changes = _changes(checks, display_name=display_name, email=email, is_active=is_active,
+                           settings=settings, last_seen=last_seen)
+        return from_row(Player, self._update_one("players", "id", v.uuid_(player_id, "player_id"),
+                                                 changes))
+
+    def list_players(self, *, active=None, limit=50, after=None):
+        """Players ordered by username, one page at a time (``Page``)."""
+        where = [] if active is None else [("is_active", "=", v.boolean(active, "active"))]
+        return self._page("players", where, ("username",), limit, after, Player)
+
+    # -- rooms ---------------------------------------------------------------
+
+    def create_room(self, room_code, name, *, created_by=None, is_public=True, max_players=4,
+                    game_settings=None):
+        """Create a room in status 'waiting'. A used ``room_code`` raises Conflict;
+        an unknown ``created_by`` raises NotFound."""
+        row = {"id": _new_id(), "room_code": v.text(room_code, "room_code"),
+               "name": v.text(name, "room_name"),
+               "created_by": v.uuid_(created_by, "created_by", optional=True),
+               "created_at": v.now(), "is_public": v.boolean(is_public, "is_public"),
+               "max_players": v.integer(max_players, "max_players", 1, 4),
+               "game_settings": v.json_object(game_settings if game_settings is not None else {},
+                                              "game_settings"),
+               "status": "waiting", "current_game_id": None}
+        return from_row(Room, self._insert("rooms", row))
+
+    def get_room(self, room_id):
+        """The room with this id, or NotFound."""
+        return from_row(Room, self._get("rooms", "id", v.uuid_(room_id, "room_id")))
+
+    def get_room_by_code(self, room_code):
+        """The room with this code, or NotFound."""
+        return from_row(Room, self._get("rooms", "room_code", v.text(room_code, "room_code")))
+
+    def update_room(self, room_id, *, name=_UNSET, is_public=_UNSET, max_players=_UNSET,
+                    game_settings=_UNSET, status=_UNSET):
+        """Change the given fields of a room; return the updated room.
+
+        ``status`` is one of waiting, playing, finished, abandoned.
+        """
+        checks = {"name": lambda x: v.text(x, "room_name"),
+                  "is_public": lambda x: v.boolean(x, "is_public"),
+                  "max_players": lambda x: v.integer(x, "max_players", 1, 4),
+                  "game_settings": lambda x: v.json_object(x, "game_settings"),
+                  "status": lambda x: v.one_of(x, "status", ROOM_STATUSES)}
+        changes = _changes(checks, name=name, is_public=is_public, max_players=max_players,
+                           game_settings=game_settings, status=status)
+        return from_row(Room, self._update_one("rooms", "id", v.uuid_(room_id, "room_id"), changes))
+
+    def list_rooms(self, *, status=None, is_public=None, created_by=None, limit=50, after=None):
+        """Rooms, oldest first, filtered by any of the given fields (``Page``)."""
+        where = []
+        if status is not None:
+            where.append(("status", "=", v.one_of(status, "status", ROOM_STATUSES)))
+        if is_public is not None:
+            where.append(("is_public", "=", v.boolean(is_public, "is_public")))
+        if created_by is not None:
+            where.append(("created_by", "=", v.uuid_(created_by, "created_by")))
+        return self._page("rooms", where, ("created_at", "id"), limit, after, Room)
+
+    def search_rooms(self, query, *, limit=20):
+        """Rooms whose name matches the words of ``query`` (full-text search:
+        PostgreSQL's English stemming, SQLite's FTS5, word match in memory)."""
+        words = [w for w in "".join(c if c.isalnum() else " " for c in
+                                    v.text(query, "query", max_length=200)).split()]
+        if not words:
+            raise InvalidInput("query must contain at least one letter or digit")
+        return [from_row(Room, r) for r in self._search_rooms(words, v.limit(limit))]
+
+    # -- sessions ------------------------------------------------------------
+
+    def create_session(self, player_id, *, ttl=timedelta(days=30), ip_address=None,
+                       user_agent=None):
+        """Open a login session; return ``(session, token)``.
+
+        The token is returned once and never stored: the database keeps only
+        its SHA-256, so a leaked database does not leak live sessions.
+        """
+        token = secrets.token_urlsafe(32)
+        now = v.now()
+        row = {"id": _new_id(), "player_id": v.uuid_(player_id, "player_id"),
+               "token_hash": _token_hash(token), "created_at": now,
+               "expires_at": now + v.duration(ttl, "ttl"), "ip_address": v.ip_address(ip_address),
+               "user_agent": v.text(user_agent, "user_agent", optional=True)}
+        return from_row(Session, self._insert("player_sessions", row)), token
+
+    def get_session(self, token):
+        """The live session for ``token``; NotFound if unknown or expired."""
+        row = self._get("player_sessions", "token_hash", _token_hash(v.text(token, "token")))
+        if row["expires_at"] <= v.now():
+            raise NotFound("session expired")
+        return from_row(Session, row)
+
+    def delete_session(self, session_id):
+        """End a session (log out). NotFound if it does not exist."""
+        self._delete_one("player_sessions", "id", v.uuid_(session_id, "session_id"))
+
+    def list_sessions(self, player_id):
+        """A player's sessions, live and expired, oldest first."""
+        rows = self._select("player_sessions", [("player_id", "=", v.uuid_(player_id, "player_id"))],
+                            ("created_at", "id"))
+        return [from_row(Session, r) for r in rows]
+
+    def delete_expired_sessions(self, now=None):
+        """Delete sessions past their expiry; return how many."""
+        return self._delete("player_sessions",
+                            [("expires_at", "<=", v.moment(now, "now", True) or v.now())])
+
+    # -- active connections ----------------------------------------------------
+
+    def open_connection(self, player_id=None, *, room_id=None, connection_id=None,
+                        ip_address=None, user_agent=None):
+        """Register a WebSocket connection (for reconnection); return it."""
+        now = v.now()
+        row = {"connection_id": v.uuid_(connection_id or _new_id(), "connection_id"),
+               "player_id": v.uuid_(player_id, "player_id", optional=True),
+               "room_id": v.uuid_(room_id, "room_id", optional=True),
+               "connected_at": now, "last_heartbeat": now, "ip_address": v.ip_address(ip_address),
+               "user_agent": v.text(user_agent, "user_agent", optional=True)}
+        return from_row(Connection, self._insert("active_connections", row))
+
+    def heartbeat(self, connection_id, *, room_id=_UNSET):
+        """Mark a connection alive now (and optionally move it to a room)."""
+        changes = {"last_heartbeat": v.now()}
+        if room_id is not _UNSET:
+            changes["room_id"] = v.uuid_(room_id, "room_id", optional=True)
+        return from_row(Connection, self._update_one(
+            "active_connections", "connection_id", v.uuid_(connection_id, "connection_id"), changes))
+
+    def get_connection(self, connection_id):
+        """The connection with this id, or NotFound."""
+        return from_row(Connection, self._get("active_connections", "connection_id",
+                                              v.uuid_(connection_id, "connection_id")))
+
+    def close_connection(self, connection_id):
+        """Forget a connection. NotFound if it does not exist."""
+        self._delete_one("active_connections", "connection_id",
+                         v.uuid_(connection_id, "connection_id"))
+
+    def list_connections(self, *, player_id=None, room_id=None):
+        """Open connections, oldest first, optionally of one player or room."""
+        where = []
+        if player_id is not None:
+            where.append(("player_id", "=", v.uuid_(player_id, "player_id")))
+        if room_id is not None:
+            where.append(("room_id", "=", v.uuid_(room_id, "room_id")))
+        rows = self._select("active_connections", where, ("connected_at", "connection_id"))
+        return [from_row(Connection, r) for r in rows]
+
+    def sweep_stale_connections(self, older_than=timedelta(seconds=60), *, now=None):
+        """Delete connections with no heartbeat for ``older_than``; return how many."""
+        cutoff = (v.moment(now, "now", True) or v.now()) - v.duration(older_than, "older_than")
+        return self._delete("active_connections", [("last_heartbeat", "<", cutoff)])
+
+    # -- analytics and audit -----------------------------------------------------
+
+    def record_event(self, event_type, data=None, *, player_id=None, game_id=None, room_id=None,
+                     timestamp=None):
+        """Append an analytics event; return it (with its id)."""
+        row = {"event_type": v.text(event_type, "event_type"),
+               "player_id": v.uuid_(player_id, "player_id", optional=True),
+               "game_id": v.uuid_(game_id, "game_id", optional=True),
+               "room_id": v.uuid_(room_id, "room_id", optional=True),
+               "event_data": v.json_object(data if data is not None else {}, "data"),
+               "timestamp": v.moment(timestamp, "timestamp", True) or v.now()}
+        return from_row(AnalyticsEvent, self._insert("analytics_events", row))
+
+    def list_events(self, *, event_type=None, player_id=None, game_id=None, since=None,
+                    until=None, limit=100, after=None):
+        """Analytics events in time order, filtered; ``since`` inclusive,
+        ``until`` exclusive (``Page``)."""
+        where = []
+        for column, value in (("event_type", event_type), ("player_id", player_id),
+                              ("game_id", game_id)):
+            if value is not None:
+                where.append((column, "=", v.text(value, column) if column == "event_type"
+                              else v.uuid_(value, column)))
+        if since is not None:
+            where.append(("timestamp", ">=", v.moment(since, "since")))
+        if until is not None:
+            where.append(("timestamp", "<", v.moment(until, "until")))
+        return self._page("analytics_events", where, ("timestamp", "id"), limit, after,
+                          AnalyticsEvent)
+
+    def list_audit_log(self, *, table_name=None, limit=100, after=None):
+        """The audit trail of changes to players, oldest first (``Page``)."""
+        where = [] if table_name is None else [("table_name", "=", v.text(table_name, "table_name"))]
+        return self._page("audit_log", where, ("id",), limit, after, AuditEntry)
+
+    # -- leaderboard -----------------------------------------------------------
+
+    def refresh_leaderboard(self):
+        """Recompute the leaderboard view (PostgreSQL refreshes its materialized
+        view CONCURRENTLY, so readers are never blocked; elsewhere it is live)."""
+
+    def leaderboard(self, *, by="wins", limit=100):
+        """Players with at least 10 games, best first, ranked by ``wins`` or ``score``."""
+        v.one_of(by, "by", ("wins", "score"))
+        rows = self._leaderboard_rows(f"{by}_rank", v.limit(limit))
+        return [from_row(LeaderboardEntry, r) for r in rows]
+
+    # -- helpers shared by every backend -------------------------------------------
+
+    @contextmanager
+    def transaction(self):
+        """Group several writes atomically: all of them happen or none does."""
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+    def _get(self, table, column, value):
+        rows = self._select(table, [(column, "=", value)], (), limit=1)
+        if not rows:
+            raise NotFound(f"no {table[:-1].replace('_', ' ')} with {column} {value}")
+        return rows[0]
+
+    def _update_one(self, table, column, value, changes):
+        with self.transaction():
+            if changes:
+                self._update(table, [(column, "=", value)], changes)
+            return self._get(table, column, value)
+
+    def _delete_one(self, table, column, value):
+        if not self._delete(table, [(column, "=", value)]):
+            raise NotFound(f"no {table[:-1].replace('_', ' ')} with {column} {value}")
+
+    def _page(self, table, where, order_by, limit, after, record):
+        limit = v.limit(limit)
+        key = paging.decode(after)
+        if key is not None and len(key) != len(order_by):
+            raise InvalidInput(f"cursor {after!r} does not belong to this listing")
+        rows = self._select(table, where, order_by, after=key, limit=limit + 1)
+        return paging.page(rows, order_by, limit, lambda r: from_row(record, r))
+
+    # -- what each backend provides ---------------------------------------------
+    # Rows are dicts of Python values (UUID, aware datetime, dict/list for JSON).
+    # ``where`` is a list of (column, op, value) with op one of
+    # = != < <= > >= in; ``order_by`` a tuple of columns, ascending;
+    # ``after`` a tuple of the order_by values of the last row already seen.
+
+    def _insert(self, table, row):
+        """Insert ``row``; return it as stored (with any generated id).
+        Duplicate unique key: Conflict. Missing referenced row: NotFound."""
+        raise NotImplementedError
+
+    def _select(self, table, where, order_by, after=None, limit=None):
+        """Rows of ``table`` matching every condition, in ``order_by`` order."""
+        raise NotImplementedError
+
+    def _update(self, table, where, changes):
+        """Set ``changes`` (values may be Add/AtLeast) on matching rows; return the count."""
+        raise NotImplementedError
+
+    def _delete(self, table, where):
+        """Delete matching rows (cascading as the schema says); return the count."""
+        raise NotImplementedError
+
+    def _count(self, table):
+        raise NotImplementedError
+
+    def _search_rooms(self, words, limit):
+        raise NotImplementedError
+
+    def _leaderboard_rows(self, rank_column, limit):
+        raise NotImplementedError
+
+    def _ensure_partitions(self):
+        """Create analytics partitions ahead of time where the backend has them."""
+        return 0
+
+
+def _new_id():
+    return uuid.uuid4()
+
+
+def _token_hash(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _changes(checks, **values):
+    return {k: checks[k](x) for k, x in values.items() if x is not _UNSET}
+
+
+__all__ = ["Store"]

@@ -1,0 +1,129 @@
+"""Input checks the store runs before any I/O.
+
+Each function returns the value in its canonical form or raises InvalidInput
+with a message that names the argument, so a bad call never reaches a backend.
+"""
+import json
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from .errors import InvalidInput
+from .schema.constraints import MAX_LENGTHS, USERNAME_PATTERN, valid_inet
+
+UTC = timezone.utc
+MAX_JSON_BYTES = 1_000_000
+
+
+def uuid_(value, name, optional=False):
+    if value is None and optional:
+        return None
+    if isinstance(value, uuid.UUID):
+        return value
+    if isinstance(value, str):
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            pass
+    raise InvalidInput(f"{name} must be a UUID, got {value!r}")
+
+
+def username(value):
+    if not isinstance(value, str) or not USERNAME_PATTERN.match(value):
+        raise InvalidInput(
+            f"invalid username {value!r}: 3-50 characters, letters, digits, '_' and '-' only")
+    return value
+
+
+def text(value, name, optional=False, max_length=None, allow_empty=False):
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} must be a string, got {type(value).__name__}")
+    if not allow_empty and not value.strip():
+        raise InvalidInput(f"{name} must not be empty")
+    limit = max_length or MAX_LENGTHS.get(name)
+    if limit is not None and len(value) > limit:
+        raise InvalidInput(f"{name} is {len(value)} characters long; the limit is {limit}")
+    if "\x00" in value:
+        raise InvalidInput(f"{name} must not contain NUL characters")
+    return value
+
+
+def email(value):
+    if value is None:
+        return None
+    text(value, "email")
+    local, at, domain = value.partition("@")
+    if not at or not local or "." not in domain or " " in value:
+        raise InvalidInput(f"invalid email address {value!r}")
+    return value
+
+
+def boolean(value, name):
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def integer(value, name, low=None, high=None):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"{name} must be an integer, got {value!r}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise InvalidInput(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def one_of(value, name, choices):
+    if value not in choices:
+        raise InvalidInput(f"{name} must be one of {', '.join(map(str, choices))}; got {value!r}")
+    return value
+
+
+def json_object(value, name, kind=dict):
+    """A JSON-serialisable dict (or list), copied so the caller keeps no handle on it."""
+    if not isinstance(value, kind):
+        raise InvalidInput(f"{name} must be a {kind.__name__}, got {type(value).__name__}")
+    try:
+        encoded = json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise InvalidInput(f"{name} is not JSON-serialisable: {e}") from None
+    if len(encoded) > MAX_JSON_BYTES:
+        raise InvalidInput(f"{name} is {len(encoded)} bytes as JSON; the limit is {MAX_JSON_BYTES}")
+    if "\\u0000" in encoded:
+        raise InvalidInput(f"{name} must not contain NUL characters (PostgreSQL's JSONB rejects them)")
+    return json.loads(encoded)
+
+
+def ip_address(value):
+    if value is None:
+        return None
+    if not isinstance(value, str) or not valid_inet(value):
+        raise InvalidInput(f"invalid IP address {value!r}")
+    return value
+
+
+def moment(value, name, optional=False):
+    """A timezone-aware datetime, normalised to UTC with microsecond precision."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise InvalidInput(f"{name} must be a timezone-aware datetime, got {value!r}")
+    return value.astimezone(UTC)
+
+
+def duration(value, name):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = timedelta(seconds=value)
+    if not isinstance(value, timedelta) or value.total_seconds() <= 0:
+        raise InvalidInput(f"{name} must be a positive timedelta or number of seconds, got {value!r}")
+    return value
+
+
+def limit(value, maximum=1000):
+    return integer(value, "limit", 1, maximum)
+
+
+def now():
+    # Microseconds are kept: every backend stores them, so a value written
+    # and read back compares equal.
+    return datetime.now(UTC)
