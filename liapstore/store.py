@@ -73,9 +73,10 @@ class Store(GameRecording):
     def status(self):
         """A dict for operators: backend, URL (password hidden), schema version, row counts."""
         applied, latest = self.schema_version()
+        # A database never migrated has no tables to count.
+        rows = {t: self._count(t) for t in TABLES} if applied else {}
         return {"backend": self.backend, "url": redact(self.url), "schema_version": applied,
-                "latest_schema_version": latest, "durable": self.durable,
-                "rows": {t: self._count(t) for t in TABLES}}
+                "latest_schema_version": latest, "durable": self.durable, "rows": rows}
 
     def maintain(self):
         """Periodic upkeep: create analytics partitions ahead, refresh the

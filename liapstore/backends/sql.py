@@ -110,7 +110,7 @@ class SqlStore(Store):
 
     def _select(self, table, where, order_by, after=None, limit=None):
         model = BY_TABLE[table]
-        query = model.select().where(*self._conditions(model, where))
+        query = self._where(model.select(), model, where)
         if order_by:
             columns = [model._meta.columns[c] for c in order_by]
             query = query.order_by(*columns)
@@ -133,12 +133,12 @@ class SqlStore(Store):
                 value = getattr(fn, self.greatest)(field, value.n)
             values[field] = value
         with self.translate_errors():
-            return model.update(values).where(*self._conditions(model, where)).execute(self.db)
+            return self._where(model.update(values), model, where).execute(self.db)
 
     def _delete(self, table, where):
         model = BY_TABLE[table]
         with self.translate_errors():
-            return model.delete().where(*self._conditions(model, where)).execute(self.db)
+            return self._where(model.delete(), model, where).execute(self.db)
 
     def _count(self, table):
         with self.translate_errors():
@@ -157,6 +157,12 @@ class SqlStore(Store):
             row["id"] = players.id.python_value(row["id"])
             row["win_rate"] = float(row["win_rate"])
         return rows
+
+    @classmethod
+    def _where(cls, query, model, where):
+        # peewee's where() needs at least one expression.
+        conditions = cls._conditions(model, where)
+        return query.where(*conditions) if conditions else query
 
     @staticmethod
     def _conditions(model, where):
