@@ -98,6 +98,41 @@ class GameRecording:
         self._remember(_Cached(game_row, state, players))
         return from_row(Game, game_row)
 
+    def import_game(self, room_id, players, state, *, bots=()):
+        """Store a game that was already running elsewhere; return the Game.
+
+        For moving a live in-memory server into the store (see
+        ``liapstore.migration.DataMigrator``). ``state`` is a rules
+        ``GameState``; it becomes the game's first logged action (type
+        ``import``), so replay and verification start from it. The room
+        becomes 'playing'. Continue with sequence number ``game.version + 1``.
+        """
+        if not isinstance(state, rules.GameState):
+            raise InvalidInput("state must be a liapstore.game.rules.GameState")
+        try:
+            state = rules.GameState.from_dict(v.json_object(state.to_dict(), "state"))
+        except ValueError as e:
+            raise InvalidInput(f"inconsistent game state: {e}") from None
+        if state.phase == "GAME_OVER":
+            raise InvalidInput("a finished game has nothing left to record; import running games only")
+        with self.transaction():
+            game = self.start_game(room_id, players, bots=bots, winning_score=state.winning_score,
+                                   max_rounds=state.max_rounds)
+            fresh = self._states().pop(game.id)
+            imported = rules.Outcome(state, ())
+            step = self._step(fresh, 1, {"type": "import", "state": state.to_dict()}, imported)
+            if state.dealt or state.multiplier > 1:
+                # The round under way needs its row, which a deal would have made.
+                self._insert("rounds", {
+                    "id": uuid.uuid5(game.id, f"round:{state.round}"), "game_id": game.id,
+                    "round_number": state.round, "started_at": v.now(), "ended_at": None,
+                    "multiplier": state.multiplier, "had_redeal": state.multiplier > 1,
+                    "round_data": {}})
+            self._write_step(step)
+        game_row = {**fresh.game_row, **step.game_changes}
+        self._remember(_Cached(game_row, state, fresh.players))
+        return from_row(Game, game_row)
+
     def get_game(self, game_id):
         """The game with this id, or NotFound."""
         return from_row(Game, self._get("games", "id", v.uuid_(game_id, "game_id")))

@@ -82,6 +82,11 @@ def replay(settings, actions, stored):
         if seq != expected_seq:
             problems.append(Problem(seq, "action log", f"expected sequence number {expected_seq}"))
             break
+        if seq == 1 and action.get("type") == "import":
+            # A game moved in from elsewhere starts from the state it had then.
+            result.state = rules.GameState.from_dict(action["state"])
+            result.steps.append(ReplayStep(seq, action, result.state, ()))
+            continue
         try:
             outcome = rules.apply(result.state, action)
         except rules.RuleViolation as e:
@@ -161,7 +166,9 @@ def _compare_snapshot(state, version, stored, problems):
 def describe(step):
     """One readable line for a replayed action, plus lines for what it settled."""
     a, s = step.action, step.state
-    if a["type"] == "deal":
+    if a["type"] == "import":
+        line = f"imported in round {s.round}, phase {s.phase}, totals {list(s.scores)}"
+    elif a["type"] == "deal":
         line = f"round {s.round}: deal (multiplier {s.multiplier})"
     elif a["type"] == "redeal":
         line = f"seat {a['seat']} {'accepts' if a['accept'] else 'declines'} a redeal"
