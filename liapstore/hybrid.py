@@ -4,8 +4,8 @@ A server moving from in-memory games to liapstore can keep its live games in
 its own dict and still answer for games it does not hold (after a restart,
 or games another process runs) from the store, with a cache in between.
 
-The cache is any client with ``get(key)`` and ``setex(key, seconds, value)``
-(a ``redis.Redis`` will do). Cached states may be up to ``ttl`` seconds old,
+The cache is any client with ``get(key)``, ``set(key, value, ex=seconds)``
+and ``delete(key)`` (a ``redis.Redis`` will do). Cached states may be up to ``ttl`` seconds old,
 as in the document's design; ``invalidate`` drops one when the caller knows
 it changed. This is a read helper, not the write-through cache of the
 roadmap, which will wrap a whole Store.
@@ -47,7 +47,7 @@ class HybridStorage:
                  "phase": saved.game.current_phase, "round": saved.game.current_round,
                  "seats": [str(s.player_id) for s in saved.seats], "state": saved.state.to_dict()}
         if self.cache is not None:
-            self.cache.setex(self._key(game_id), self.ttl, json.dumps(state))
+            self.cache.set(self._key(game_id), json.dumps(state), ex=self.ttl)
         return state
 
     def invalidate(self, game_id):

@@ -1,0 +1,110 @@
+"""Moving a live in-memory server into the store, and the HybridStorage read path."""
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+
+from liapstore import InvalidInput
+from liapstore.game import bots, rules
+from liapstore.hybrid import HybridStorage
+from liapstore.migration import DataMigrator
+
+sys.path.insert(0, str(Path(__file__).parents[2] / "examples"))
+from room_manager import running_game, sample_server  # noqa: E402
+
+
+def finish(store, game, state, seed):
+    while state.phase != "GAME_OVER":
+        action = bots.next_action(state, seed, game.version + 1)
+        game = store.record_action(game.id, game.version + 1, action)
+        state = rules.apply(state, action).state
+    return game
+
+
+def test_migration_moves_rooms_and_running_games(store):
+    manager = sample_server(seed=3)
+    report = DataMigrator(store).migrate_active_games(manager)
+    assert sorted(report.rooms) == ["LOBBY1", "ROOM42", "ROOM77"]
+    assert len(report.games) == 2
+    assert store.get_room_by_code("LOBBY1").status == "waiting"
+    for code in ("ROOM42", "ROOM77"):
+        room = store.get_room_by_code(code)
+        assert room.status == "playing"
+        saved = store.load_game(room.current_game_id)
+        legacy = manager.game_state_machines[code].game
+        assert [s.score for s in saved.seats] == [p.score for p in legacy.players]
+        assert [sorted(s.pieces_in_hand) for s in saved.seats] == [sorted(p.hand) for p in legacy.players]
+        assert saved.state.round == legacy.round_number
+        assert [s.is_bot for s in saved.seats] == [p.is_bot for p in legacy.players]
+        assert store.verify_game(saved.game.id) == []
+        game = finish(store, saved.game, saved.state, "on")
+        assert game.current_phase == "GAME_OVER"
+        assert store.verify_game(game.id) == []
+    # Legacy names with spaces become valid usernames; the display name keeps them.
+    alice = store.get_player_by_username("Alice_Chen")
+    assert alice.display_name == "Alice Chen"
+
+
+def test_migration_is_idempotent(store):
+    manager = sample_server(seed=4)
+    DataMigrator(store).migrate_active_games(manager)
+    counts = store.status()["rows"]
+    again = DataMigrator(store).migrate_active_games(manager)
+    assert again.rooms == [] and len(again.skipped) == 3
+    assert store.status()["rows"] == counts
+
+
+def test_migrated_game_continues_exactly_like_the_original(store):
+    names = ["Ann", "Ben", "Cat", "Dan"]
+    machine, state = running_game(names, seed="same", actions=40)
+    manager = sample_server(seed=5)
+    manager.rooms.clear()
+    manager.add_room("X1", "table", "Ann", names)
+    manager.game_state_machines["X1"] = machine
+    DataMigrator(store).migrate_active_games(manager)
+    saved = store.load_game(store.get_room_by_code("X1").current_game_id)
+    assert saved.state == state
+
+
+def test_inconsistent_legacy_state_is_rejected_and_nothing_written(store):
+    manager = sample_server(seed=6)
+    machine = manager.game_state_machines["ROOM42"]
+    machine.game.players[0].hand.append("GENERAL_RED")  # a 33rd piece
+    before = store.status()["rows"]
+    with pytest.raises(InvalidInput):
+        DataMigrator(store).migrate_active_games(manager)
+    after = store.status()["rows"]
+    # LOBBY1 moved before ROOM42 failed; ROOM42 left nothing behind.
+    assert after["games"] == before["games"] == 0
+    assert store.list_rooms().items and all(r.room_code != "ROOM42" for r in store.list_rooms())
+
+
+@pytest.fixture
+def cache(redis_url):
+    client = redis.Redis.from_url(redis_url)
+    prefix = f"test:{uuid.uuid4().hex}:"
+    yield client, prefix
+    for key in client.scan_iter(f"{prefix}*"):
+        client.delete(key)
+    client.close()
+
+
+def test_hybrid_reads_memory_then_cache_then_database(store, cache):
+    client, prefix = cache
+    report = DataMigrator(store).migrate_active_games(sample_server(seed=7))
+    game_id = report.games[0]
+    live = {"somewhere": {"in": "memory"}}
+    hybrid = HybridStorage(store, memory={"g-live": live}, cache=client, prefix=prefix)
+    assert hybrid.get_game_state("g-live") is live
+    first = hybrid.get_game_state(game_id)
+    assert first["version"] == 1 and first["state"] == store.load_game(game_id).state.to_dict()
+    assert client.ttl(f"{prefix}game:{game_id}:state") > 0
+    # From the cache now: a change in the store is not seen until invalidated.
+    saved = store.load_game(game_id)
+    store.record_action(game_id, 2, bots.next_action(saved.state, 1, 2))
+    assert hybrid.get_game_state(game_id)["version"] == 1
+    hybrid.invalidate(game_id)
+    assert hybrid.get_game_state(game_id)["version"] == 2
+    assert hybrid.get_game_state(uuid.uuid4()) is None
