@@ -39,6 +39,13 @@ class PostgresStore(SqlStore):
                 f"{redact(self.url)}: no PostgreSQL driver; install liapstore[postgres] "
                 f"(psycopg 3): {e}") from None
 
+    def migrate(self):
+        applied = super().migrate()
+        # Every connect() runs this, which keeps the window of analytics
+        # partitions moving even for deployments that never run maintain().
+        self._ensure_partitions()
+        return applied
+
     def _lock_for_migration(self):
         # Two servers starting at once would both try to create the schema;
         # the advisory lock makes the second wait, then find it up to date.

@@ -100,12 +100,16 @@ class SqlStore(Store):
     # -- primitives -----------------------------------------------------------------------
 
     def _insert(self, table, row):
-        model = BY_TABLE[table]
+        # Inserts are the bulk of recording (actions, turns, rounds), so they
+        # use the cached SQL text too. RETURNING needs SQLite 3.35 (2021).
+        sql, params = self._prepared_insert(table, row)
+        auto = BY_TABLE[table]._meta.primary_key
+        generated = isinstance(auto, peewee.AutoField) and auto.column_name not in row
         with self.translate_errors():
-            new_id = model.insert(row).execute(self.db)
-        auto = model._meta.primary_key
-        if isinstance(auto, peewee.AutoField) and auto.column_name not in row:
-            row = {**row, auto.column_name: new_id}
+            cursor = self.db.execute_sql(sql + (f" RETURNING {_quote(auto.column_name)}"
+                                                if generated else ""), params)
+            if generated:
+                row = {**row, auto.column_name: cursor.fetchone()[0]}
         return row
 
     def _select(self, table, where, order_by, after=None, limit=None):

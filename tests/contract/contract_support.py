@@ -1,0 +1,103 @@
+"""Helpers shared by the conformance suite (tests/contract) and the
+backend-specific tests (tests/sqlite, tests/postgres).
+
+Nothing here asks which backend a store is: every helper works through the
+public Store interface only. Expected game results are derived from the
+rules engine (``liapstore.game``), never hard-coded, so the tests stay right
+whatever the seeds produce.
+"""
+from datetime import timezone
+from typing import NamedTuple
+
+from liapstore.game import bots
+
+UTC = timezone.utc
+
+# Short games keep the suite fast: about 25-35 actions each.
+SHORT = {"winning_score": 1, "max_rounds": 1}
+# A few rounds: long enough for several rounds and, usually, a redeal.
+MEDIUM = {"winning_score": 10, "max_rounds": 3}
+
+
+def rows(store):
+    """Row counts per table, from ``status()``."""
+    return dict(store.status()["rows"])
+
+
+def make_players(store, n=4, prefix="player"):
+    return [store.create_player(f"{prefix}_{i:02d}") for i in range(n)]
+
+
+def make_room(store, code="ROOM1", name="Test Room", **kwargs):
+    return store.create_room(code, name, **kwargs)
+
+
+class Table(NamedTuple):
+    game: object
+    players: list
+    room: object
+
+
+def start(store, players=None, room=None, code="ROOM1", **kwargs):
+    """Start a game with four fresh players (or the given ones) in a fresh room."""
+    players = players if players is not None else make_players(store, prefix=f"p{code.lower()}")
+    room = room if room is not None else make_room(store, code=code)
+    game = store.start_game(room.id, [p.id for p in players], **kwargs)
+    return Table(game, players, room)
+
+
+class Script(NamedTuple):
+    """A whole seeded bot game, as the rules engine plays it."""
+    steps: list        # [(step, state_before, action, outcome)]
+
+    @property
+    def actions(self):
+        return [a for _, _, a, _ in self.steps]
+
+    def events(self, kind):
+        return [e for *_, o in self.steps for e in o.events if e["type"] == kind]
+
+    @property
+    def final_state(self):
+        return self.steps[-1][3].state
+
+    @property
+    def game_over(self):
+        return self.events("game_over")[0]
+
+
+def script(seed, winning_score=1, max_rounds=1):
+    return Script(list(bots.play_game(seed, winning_score=winning_score, max_rounds=max_rounds)))
+
+
+def record(store, game_id, steps):
+    """Record ``steps`` (from a Script) one by one; return the last Game."""
+    game = None
+    for step, _, action, _ in steps:
+        game = store.record_action(game_id, step, action)
+    return game
+
+
+def play_recorded(store, seed, settings=SHORT, table=None, code="ROOM1"):
+    """Start a game with ``settings``, record a whole seeded game; return (table, script, game)."""
+    table = table or start(store, code=code, **settings)
+    sc = script(seed, **settings)
+    game = record(store, table.game.id, sc.steps)
+    return table, sc, game
+
+
+def find_seed(predicate, settings=SHORT, start_at=0, tries=500):
+    """The first seed whose scripted game satisfies ``predicate(script)``."""
+    for seed in range(start_at, start_at + tries):
+        sc = script(seed, **settings)
+        if predicate(sc):
+            return seed, sc
+    raise AssertionError("no seed found for the predicate")
+
+
+def step_of_kind(sc, kind, after=1):
+    """Index (0-based) of the first step > ``after`` whose action has type ``kind``."""
+    for i, (step, _, action, _) in enumerate(sc.steps):
+        if step > after and action["type"] == kind:
+            return i
+    raise AssertionError(f"no {kind} action in the script")
