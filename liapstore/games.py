@@ -11,6 +11,7 @@ so the log and the results cannot disagree unless the data is corrupted,
 which ``verify_game`` detects.
 """
 import json
+import threading
 import uuid
 from collections import OrderedDict
 from typing import NamedTuple
@@ -47,17 +48,39 @@ class _Cached(NamedTuple):
 
 
 class StaleVersion(Exception):
-    """Internal: the games row was not at the expected version."""
+    """Internal: the games row was not at the expected version (or the game is over)."""
+
+
+class StateCache:
+    """The last known (row, rules state, seats) of recently used games, LRU.
+
+    Only a hint that saves a read per action: the version check in the write
+    catches an entry another process has made stale.
+    """
+
+    def __init__(self, size=_CACHE_SIZE):
+        self.size = size
+        self._entries = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, game_id):
+        with self._lock:
+            return self._entries.get(game_id)
+
+    def put(self, cached):
+        with self._lock:
+            self._entries[cached.game_row["id"]] = cached
+            self._entries.move_to_end(cached.game_row["id"])
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def discard(self, game_id):
+        with self._lock:
+            return self._entries.pop(game_id, None)
 
 
 class GameRecording:
     """Mixin of Store: games, their recording, recovery and replay."""
-
-    def _states(self):
-        cache = self.__dict__.get("_state_cache")
-        if cache is None:
-            cache = self.__dict__["_state_cache"] = OrderedDict()
-        return cache
 
     # -- starting and reading games ----------------------------------------------
 
@@ -118,7 +141,7 @@ class GameRecording:
         with self.transaction():
             game = self.start_game(room_id, players, bots=bots, winning_score=state.winning_score,
                                    max_rounds=state.max_rounds)
-            fresh = self._states().pop(game.id)
+            fresh = self._state_cache.discard(game.id)
             imported = rules.Outcome(state, ())
             step = self._step(fresh, 1, {"type": "import", "state": state.to_dict()}, imported)
             if state.dealt or state.multiplier > 1:
@@ -198,7 +221,7 @@ class GameRecording:
         seq = v.integer(sequence_number, "sequence_number", 1)
         action = v.json_object(action, "action")
         for attempt in (1, 2):
-            cached = self._states().get(game_id) if attempt == 1 else None
+            cached = self._state_cache.get(game_id) if attempt == 1 else None
             current = cached or self._load(game_id)
             version = current.game_row["version"]
             if seq <= version:
@@ -219,7 +242,7 @@ class GameRecording:
                 with self.transaction():
                     self._write_step(step)
             except StaleVersion:
-                self._states().pop(game_id, None)
+                self._state_cache.discard(game_id)
                 return self._replayed(game_id, seq, action)
             game_row = {**current.game_row, **step.game_changes}
             self._remember(_Cached(game_row, outcome.state, current.players))
@@ -247,11 +270,13 @@ class GameRecording:
         if game.finished:
             raise Conflict(f"game {game.id} is already over")
         with self.transaction():
-            if not self._update("games", [("id", "=", game.id), ("version", "=", game.version)],
-                                {"ended_at": v.now(), "version": game.version + 1}):
+            # The version stays the length of the log; the write path refuses
+            # any game whose ended_at is set.
+            if not self._update("games", [("id", "=", game.id), ("version", "=", game.version),
+                                          ("ended_at", "=", None)], {"ended_at": v.now()}):
                 raise Conflict(f"game {game.id} moved on while it was being abandoned")
             self._update("rooms", [("id", "=", game.room_id)], {"status": "abandoned"})
-        self._states().pop(game.id, None)
+        self._state_cache.discard(game.id)
 
     def replay(self, game_id):
         """Re-derive every state of a stored game from its log with the rules
@@ -272,11 +297,7 @@ class GameRecording:
     # -- internals -------------------------------------------------------------------
 
     def _remember(self, cached):
-        cache = self._states()
-        cache[cached.game_row["id"]] = cached
-        cache.move_to_end(cached.game_row["id"])
-        while len(cache) > _CACHE_SIZE:
-            cache.popitem(last=False)
+        self._state_cache.put(cached)
 
     def _load(self, game_id):
         saved = self.load_game(game_id)
@@ -364,7 +385,7 @@ class GameRecording:
 
     def _write_step(self, step):
         """Apply a Step inside the caller's transaction (SQL overrides the hot part)."""
-        if not self._update("games", [("id", "=", step.game_id),
+        if not self._update("games", [("id", "=", step.game_id), ("ended_at", "=", None),
                                       ("version", "=", step.expected_version)], step.game_changes):
             raise StaleVersion()
         self._insert("player_actions", step.action_row)

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from . import paging, validate as v
 from .errors import Conflict, InvalidInput, NotFound
-from .games import GameRecording
+from .games import GameRecording, StateCache
 from .records import (AnalyticsEvent, AuditEntry, Connection, LeaderboardEntry, Player, Room,
                       Session, from_row)
 from .schema.constraints import ROOM_STATUSES
@@ -43,6 +43,7 @@ class Store(GameRecording):
 
     def __init__(self, url):
         self.url = url
+        self._state_cache = StateCache()
 
     # -- life cycle ----------------------------------------------------------
 

@@ -187,9 +187,9 @@ class SqlStore(Store):
     def _write_step(self, step):
         # SQL text is built once per shape (table, columns) from the models
         # and cached; only the parameters change from one action to the next.
-        changes = step.game_changes
-        sql, params = self._prepared_update("games", changes, ("id", "version"),
-                                            (step.game_id, step.expected_version))
+        sql, params = self._prepared_update("games", step.game_changes, ("id", "version"),
+                                            (step.game_id, step.expected_version),
+                                            also=' AND "ended_at" IS NULL')
         if self.db.execute_sql(sql, params).rowcount != 1:
             raise StaleVersion()
         sql, params = self._prepared_insert("player_actions", step.action_row)
@@ -200,15 +200,15 @@ class SqlStore(Store):
             self.db.execute_sql(sql, params)
         self._write_results(step)
 
-    def _prepared_update(self, table, changes, key_columns, key_values):
+    def _prepared_update(self, table, changes, key_columns, key_values, also=""):
         model, columns = BY_TABLE[table], tuple(changes)
-        shape = ("update", table, columns, key_columns)
+        shape = ("update", table, columns, key_columns, also)
         sql = self._sql_cache.get(shape)
         if sql is None:
             q, p = _quote, self.db.param
             sets = ", ".join(f"{q(c)} = {p}" for c in columns)
             conds = " AND ".join(f"{q(c)} = {p}" for c in key_columns)
-            sql = self._sql_cache[shape] = f"UPDATE {q(table)} SET {sets} WHERE {conds}"
+            sql = self._sql_cache[shape] = f"UPDATE {q(table)} SET {sets} WHERE {conds}{also}"
         fields = model._meta.columns
         params = [fields[c].db_value(changes[c]) for c in columns]
         params += [fields[c].db_value(x) for c, x in zip(key_columns, key_values)]

@@ -1,0 +1,194 @@
+"""Rooms: creation, lookup, updates, listings and name search."""
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+
+import liapstore
+from liapstore import Conflict, InvalidInput, NotFound
+from contract.contract_support import rows
+
+UTC = timezone.utc
+
+
+def test_create_room_defaults(store):
+    before = datetime.now(UTC)
+    r = store.create_room("ABC123", "Friday Night Games")
+    assert isinstance(r, liapstore.Room) and isinstance(r.id, uuid.UUID)
+    assert (r.room_code, r.name, r.created_by, r.is_public, r.max_players, r.game_settings,
+            r.status, r.current_game_id) == ("ABC123", "Friday Night Games", None, True, 4, {},
+                                             "waiting", None)
+    assert before <= r.created_at <= datetime.now(UTC)
+    assert store.get_room(r.id) == r
+    assert store.get_room(str(r.id)) == r
+    assert store.get_room_by_code("ABC123") == r
+
+
+def test_create_room_with_everything(store):
+    owner = store.create_player("owner")
+    r = store.create_room("PRIV", "Private", created_by=owner.id, is_public=False, max_players=2,
+                          game_settings={"winning_score": 30, "bots": ["smart", "random"]})
+    got = store.get_room(r.id)
+    assert got == r
+    assert (got.created_by, got.is_public, got.max_players, got.game_settings) == (
+        owner.id, False, 2, {"winning_score": 30, "bots": ["smart", "random"]})
+
+
+def test_unknown_room(store):
+    with pytest.raises(NotFound):
+        store.get_room(uuid.uuid4())
+    with pytest.raises(NotFound):
+        store.get_room_by_code("NOPE")
+    with pytest.raises(NotFound):
+        store.update_room(uuid.uuid4(), name="x")
+    with pytest.raises(InvalidInput):
+        store.get_room("not-a-uuid")
+
+
+def test_duplicate_room_code_conflicts(store):
+    first = store.create_room("SAME", "First")
+    with pytest.raises(Conflict):
+        store.create_room("SAME", "Second")
+    assert rows(store)["rooms"] == 1
+    assert store.get_room_by_code("SAME") == first
+
+
+def test_unknown_creator_is_not_found_and_inserts_nothing(store):
+    counts = rows(store)
+    with pytest.raises(NotFound):
+        store.create_room("ORPHAN", "Orphan", created_by=uuid.uuid4())
+    assert rows(store) == counts
+    with pytest.raises(NotFound):
+        store.get_room_by_code("ORPHAN")
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"room_code": ""}, {"room_code": "x" * 21}, {"room_code": 7}, {"name": ""},
+    {"name": "n" * 101}, {"name": None}, {"max_players": 0}, {"max_players": 5},
+    {"max_players": "4"}, {"is_public": "yes"}, {"game_settings": [1]},
+    {"created_by": "not-a-uuid"},
+])
+def test_bad_room_fields_are_rejected_before_any_write(store, kwargs):
+    args = {"room_code": "GOOD", "name": "Good"} | kwargs
+    counts = rows(store)
+    with pytest.raises(InvalidInput):
+        store.create_room(args.pop("room_code"), args.pop("name"), **args)
+    assert rows(store) == counts
+
+
+def test_update_room_fields(store):
+    r = store.create_room("UPD", "Before")
+    assert store.update_room(r.id, name="After").name == "After"
+    assert store.update_room(r.id, is_public=False).is_public is False
+    assert store.update_room(r.id, max_players=3).max_players == 3
+    assert store.update_room(r.id, game_settings={"a": [1, {"b": None}]}).game_settings == {
+        "a": [1, {"b": None}]}
+    for status in ("playing", "finished", "abandoned", "waiting"):
+        assert store.update_room(r.id, status=status).status == status
+    got = store.get_room(r.id)
+    assert (got.name, got.is_public, got.max_players, got.status, got.room_code, got.created_at) == (
+        "After", False, 3, "waiting", "UPD", r.created_at)
+
+
+@pytest.mark.parametrize("status", ["closed", "WAITING", "", None, 1])
+def test_bad_status_is_invalid_input_and_changes_nothing(store, status):
+    r = store.create_room("ST", "Status")
+    with pytest.raises(InvalidInput):
+        store.update_room(r.id, status=status)
+    assert store.get_room(r.id) == r
+    with pytest.raises(InvalidInput):
+        store.list_rooms(status=status)
+
+
+def _pages(listing, limit):
+    out, cursor = [], None
+    for _ in range(100):
+        page = listing(limit=limit, after=cursor)
+        out.extend(page.items)
+        if page.next_cursor is None:
+            return out
+        cursor = page.next_cursor
+    raise AssertionError("pagination does not end")
+
+
+def test_list_rooms_oldest_first_with_pagination(store):
+    made = [store.create_room(f"R{i:02d}", f"Room {i}") for i in range(17)]
+    assert [r.id for r in store.list_rooms()] == [r.id for r in made]
+    for limit in (1, 4, 17, 50):
+        assert [r.id for r in _pages(store.list_rooms, limit)] == [r.id for r in made]
+    first = store.list_rooms(limit=17)
+    assert first.next_cursor is None or len(store.list_rooms(after=first.next_cursor)) == 0
+
+
+def test_list_rooms_filters(store):
+    alice = store.create_player("alice")
+    bob = store.create_player("bob")
+    r1 = store.create_room("R1", "One", created_by=alice.id)
+    r2 = store.create_room("R2", "Two", created_by=bob.id, is_public=False)
+    r3 = store.create_room("R3", "Three", created_by=alice.id, is_public=False)
+    r4 = store.create_room("R4", "Four")
+    store.update_room(r3.id, status="playing")
+    store.update_room(r4.id, status="finished")
+
+    ids = lambda page: [r.id for r in page]  # noqa: E731
+    assert ids(store.list_rooms(status="waiting")) == [r1.id, r2.id]
+    assert ids(store.list_rooms(status="playing")) == [r3.id]
+    assert ids(store.list_rooms(status="abandoned")) == []
+    assert ids(store.list_rooms(is_public=False)) == [r2.id, r3.id]
+    assert ids(store.list_rooms(is_public=True)) == [r1.id, r4.id]
+    assert ids(store.list_rooms(created_by=alice.id)) == [r1.id, r3.id]
+    assert ids(store.list_rooms(created_by=alice.id, is_public=False)) == [r3.id]
+    assert ids(store.list_rooms(created_by=bob.id, status="playing")) == []
+    assert ids(_pages(lambda **kw: store.list_rooms(created_by=alice.id, **kw), 1)) == [r1.id, r3.id]
+    with pytest.raises(InvalidInput):
+        store.list_rooms(created_by="alice")
+    with pytest.raises(InvalidInput):
+        store.list_rooms(is_public=1)
+
+
+def test_search_rooms_by_words(store):
+    friday = store.create_room("FRI", "Friday Night Games")
+    store.create_room("SAT", "Saturday Brunch")
+    sunday = store.create_room("SUN", "Sunday Night Poker")
+    assert [r.id for r in store.search_rooms("friday games")] == [friday.id]
+    assert [r.id for r in store.search_rooms("FRIDAY")] == [friday.id]
+    assert [r.id for r in store.search_rooms("games friday")] == [friday.id]
+    assert [r.id for r in store.search_rooms("night")] == [friday.id, sunday.id]
+    assert [r.id for r in store.search_rooms("  night!!  poker?")] == [sunday.id]
+    assert store.search_rooms("bowling") == []
+    assert store.search_rooms("friday bowling") == []
+    assert store.search_rooms("night", limit=1)[0].id == friday.id
+    assert store.search_rooms("friday")[0] == store.get_room(friday.id)
+
+
+def test_search_follows_renames(store):
+    r = store.create_room("REN", "Friday Night Games")
+    store.update_room(r.id, name="Monday Blues")
+    assert store.search_rooms("friday") == []
+    assert [x.id for x in store.search_rooms("monday blues")] == [r.id]
+
+
+@pytest.mark.parametrize("query", ["", "   ", "!!!", "?-*", None, 5, "x" * 201])
+def test_search_rejects_empty_or_bad_queries(store, query):
+    store.create_room("Q", "Anything")
+    with pytest.raises(InvalidInput):
+        store.search_rooms(query)
+
+
+@pytest.mark.parametrize("limit", [0, 10_000, "5"])
+def test_search_rejects_bad_limits(store, limit):
+    with pytest.raises(InvalidInput):
+        store.search_rooms("room", limit=limit)
+
+
+def test_search_query_syntax_is_not_interpreted(store):
+    store.create_room("SYN", "Friday Night Games")
+    # Characters that mean something to FTS5 or tsquery are just separators.
+    for query in ('friday"', "friday OR saturday", "fri*", "NOT friday", "friday & games",
+                  "friday | x", "(friday)", "friday:*", "games -friday"):
+        try:
+            found = store.search_rooms(query)
+        except InvalidInput:
+            continue
+        assert all(isinstance(r, liapstore.Room) for r in found)
+    assert len(store.search_rooms("friday (games)")) == 1
