@@ -26,6 +26,7 @@ class PostgresStore(SqlStore):
     backend = "postgresql"
     dialect = "postgres"
     greatest = "GREATEST"
+    pooled = True
 
     def _open(self, params):
         params.setdefault("max_connections", 20)

@@ -16,6 +16,7 @@ import peewee
 from peewee import Tuple, fn
 from playhouse.db_url import parse as parse_url
 from playhouse.migrations import Runner
+from playhouse.pool import MaxConnectionsExceeded
 
 from ..errors import Conflict, InvalidInput, NotFound, StorageUnavailable
 from ..games import StaleVersion
@@ -59,14 +60,28 @@ class SqlStore(Store):
 
     # -- errors --------------------------------------------------------------------
 
+    #: Whether connections come from a pool. A pooled store checks a
+    #: connection out for each operation (nested operations share it) and
+    #: hands it back at the end, so idle threads hold none and a connection
+    #: broken by a server restart is dropped by the pool instead of being
+    #: reused forever. SQLite keeps one open connection per thread instead:
+    #: opening a file is cheap, but redoing the pragmas on every call is not.
+    pooled = False
+
     @contextmanager
     def translate_errors(self):
-        """Turn driver exceptions into liapstore errors (the one place that does)."""
+        """Run one operation: on a pooled connection if the store has a pool,
+        with driver exceptions turned into liapstore errors (the one place
+        that does)."""
         try:
-            yield
+            if self.pooled:
+                with self.db.connection_context():
+                    yield
+            else:
+                yield
         except peewee.IntegrityError as e:
             raise _integrity_error(e) from e
-        except (peewee.OperationalError, peewee.InterfaceError) as e:
+        except (peewee.OperationalError, peewee.InterfaceError, MaxConnectionsExceeded) as e:
             raise self._unavailable(e) from e
         except peewee.DataError as e:
             raise InvalidInput(f"the database rejected a value: {_first_line(e)}") from e

@@ -52,7 +52,7 @@ MAX_ROUNDS = 5
 SEED_BASE = 7100
 KILL_SEED = 20240611
 GAMES = {"sqlite": 120, "postgres": 60}
-KILLS = 20
+KILLS = 24
 # One kill in EARLY_EVERY lands while the worker starts up and recovers
 # (timed from its launch); the others land while it records (timed from its
 # "ready" line).
@@ -201,6 +201,7 @@ def test_sigkill_recovery(backend, store_url, tmp_path):
               for g in games}
     started = {str(g.id) for g in games}
     acked_actions = [a for a in acks if a[1] > 0]
+    acked_keys = {(a[0], a[1]) for a in acked_actions}
     lost = [a for a in acked_actions if stored.get(a[0], {}).get(a[1]) != a[2]]
     lost += [a for a in acks if a[1] == 0 and a[0] not in started]
     times_acked = Counter((a[0], a[1]) for a in acks)
@@ -213,10 +214,10 @@ def test_sigkill_recovery(backend, store_url, tmp_path):
 
     elapsed = time.monotonic() - started_at
     print(f"\n[crash {backend}] kills={kills} (during start-up/recovery {early_kills}, "
-          f"interrupting recording {kills_with_progress}), runs that finished before their "
+          f"after new acknowledgements {kills_with_progress}), runs that finished before their "
           f"kill={self_exits}; games={len(games)} actions={total_actions} "
-          f"acknowledged={len(acked_actions)} (+{len(acks) - len(acked_actions)} game starts) "
-          f"unacknowledged-but-committed={total_actions - len(acked_actions)} "
+          f"acknowledged={len(acked_keys)} (+{len(acks) - len(acked_actions)} game starts) "
+          f"committed-but-unacknowledged={total_actions - len(acked_keys)} "
           f"lost={len(lost) + len(reacked)} duplicated={duplicated}; final worker recovered "
           f"{summary['recovered']} games, started {summary['started']}, recorded "
           f"{summary['recorded']} actions; kill phase {kill_phase:.1f} s, total {elapsed:.1f} s")
