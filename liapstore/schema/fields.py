@@ -9,7 +9,9 @@ of models serves both SQL backends.
 import json
 from datetime import datetime, timezone
 
-from peewee import Field, TextField
+import uuid
+
+from peewee import Field, TextField, UUIDField
 
 UTC = timezone.utc
 
@@ -24,6 +26,20 @@ def utc_text(value):
     if value.tzinfo is None:
         raise ValueError("naive datetimes are ambiguous; pass a timezone-aware datetime")
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00:00")
+
+
+class UuidField(UUIDField):
+    """UUID on PostgreSQL, the canonical 36-character text on SQLite.
+
+    peewee writes 32 hex digits; the canonical form is what PostgreSQL prints
+    and what its triggers put in JSON, so ids read the same on both dialects
+    (in the audit log, in the sqlite3 shell). Text order is still id order.
+    """
+
+    def db_value(self, value):
+        if value is None:
+            return None
+        return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
 
 
 class TimestampField(Field):

@@ -14,9 +14,9 @@ foreign keys and defaults from these models, so all three backends share one
 description of the constraints.
 """
 from peewee import (BigAutoField, BlobField, BooleanField, CharField, ForeignKeyField, IntegerField,
-                    Model, TextField, UUIDField)
+                    Model, TextField)
 
-from .fields import InetField, JsonField, TimestampField
+from .fields import InetField, JsonField, TimestampField, UuidField
 
 
 class BaseModel(Model):
@@ -33,7 +33,7 @@ def _ref(model, column, null=True, on_delete=None):
 
 
 class Player(BaseModel):
-    id = UUIDField(primary_key=True)
+    id = UuidField(primary_key=True)
     username = CharField(max_length=50, unique=True)
     display_name = CharField(max_length=100)
     email = CharField(max_length=255, null=True, unique=True)
@@ -52,7 +52,7 @@ class Player(BaseModel):
 
 
 class Room(BaseModel):
-    id = UUIDField(primary_key=True)
+    id = UuidField(primary_key=True)
     room_code = CharField(max_length=20, unique=True)
     name = CharField(max_length=100)
     created_by = _ref(Player, "created_by")
@@ -61,14 +61,14 @@ class Room(BaseModel):
     max_players = IntegerField(default=4)
     game_settings = JsonField(default=dict)
     status = CharField(max_length=20, default="waiting")
-    current_game_id = UUIDField(null=True)
+    current_game_id = UuidField(null=True)
 
     class Meta:
         table_name = "rooms"
 
 
 class Game(BaseModel):
-    id = UUIDField(primary_key=True)
+    id = UuidField(primary_key=True)
     room_id = _ref(Room, "room_id", on_delete="CASCADE")
     started_at = TimestampField()
     ended_at = TimestampField(null=True)
@@ -106,7 +106,7 @@ class GamePlayer(BaseModel):
 
 
 class Round(BaseModel):
-    id = UUIDField(primary_key=True)
+    id = UuidField(primary_key=True)
     game_id = _ref(Game, "game_id", on_delete="CASCADE")
     round_number = IntegerField()
     started_at = TimestampField()
@@ -121,7 +121,7 @@ class Round(BaseModel):
 
 
 class Turn(BaseModel):
-    id = UUIDField(primary_key=True)
+    id = UuidField(primary_key=True)
     round_id = _ref(Round, "round_id", on_delete="CASCADE")
     turn_number = IntegerField()
     timestamp = TimestampField()
@@ -151,7 +151,7 @@ class PlayerAction(BaseModel):
 
 
 class ActiveConnection(BaseModel):
-    connection_id = UUIDField(primary_key=True)
+    connection_id = UuidField(primary_key=True)
     player_id = _ref(Player, "player_id")
     room_id = _ref(Room, "room_id")
     connected_at = TimestampField()
@@ -164,7 +164,7 @@ class ActiveConnection(BaseModel):
 
 
 class PlayerSession(BaseModel):
-    id = UUIDField(primary_key=True)
+    id = UuidField(primary_key=True)
     player_id = _ref(Player, "player_id", on_delete="CASCADE")
     token_hash = CharField(max_length=64, unique=True)
     created_at = TimestampField()
@@ -193,7 +193,7 @@ class AuditLog(BaseModel):
     id = BigAutoField()
     table_name = CharField(max_length=50)
     operation = CharField(max_length=10)
-    user_id = UUIDField(null=True)
+    user_id = UuidField(null=True)
     changed_data = JsonField(null=True)
     timestamp = TimestampField()
     ip_address = InetField(null=True)

@@ -1,5 +1,5 @@
 -- The schema of DATABASE_SCHEMA.md, in the parts SQLite can express.
--- Types: UUIDs are 32-character hex text, times fixed-width UTC ISO text
+-- Types: UUIDs are canonical 36-character text, times fixed-width UTC ISO text
 -- (see schema/fields.py), JSON columns are text checked by json_valid().
 -- What SQLite lacks (INET, partitions, materialized views, GIN, row-level
 -- security, pgcrypto) is listed in liapstore/schema/README.md.
