@@ -97,6 +97,8 @@ class GameRecording:
         players = tuple(v.uuid_(p, "players[]") for p in players)
         if len(set(players)) != 4:
             raise InvalidInput("a player cannot take two seats in one game")
+        if isinstance(bots, (str, bytes)) or not hasattr(bots, "__iter__"):
+            raise InvalidInput(f"bots must be a list of seat positions, got {bots!r}")
         bots = {v.integer(b, "bots[]", 0, 3) for b in bots}
         try:
             state = rules.new_game(v.integer(winning_score, "winning_score", 1, 10_000),
@@ -188,9 +190,11 @@ class GameRecording:
 
     def list_turns(self, game_id, round_number=None):
         """The game's completed turns, in order (optionally of one round)."""
+        if round_number is not None:
+            round_number = v.integer(round_number, "round_number", 1)
         rounds = self.list_rounds(game_id)
         if round_number is not None:
-            rounds = [r for r in rounds if r.round_number == v.integer(round_number, "round_number", 1)]
+            rounds = [r for r in rounds if r.round_number == round_number]
         by_round = {r.id: r.round_number for r in rounds}
         rows = self._select("turns", [("round_id", "in", list(by_round))], ())
         rows.sort(key=lambda t: (by_round[t["round_id"]], t["turn_number"]))

@@ -351,11 +351,12 @@ class Store(GameRecording):
 
     def _page(self, table, where, order_by, limit, after, record):
         limit = v.limit(limit)
-        key = paging.decode(after)
+        listing = f"{table}:{','.join(order_by)}"
+        key = paging.decode(after, listing)
         if key is not None and len(key) != len(order_by):
             raise InvalidInput(f"cursor {after!r} does not belong to this listing")
         rows = self._select(table, where, order_by, after=key, limit=limit + 1)
-        return paging.page(rows, order_by, limit, lambda r: from_row(record, r))
+        return paging.page(rows, listing, order_by, limit, lambda r: from_row(record, r))
 
     # -- what each backend provides ---------------------------------------------
     # Rows are dicts of Python values (UUID, aware datetime, dict/list for JSON).

@@ -3,6 +3,7 @@
 Each function returns the value in its canonical form or raises InvalidInput
 with a message that names the argument, so a bad call never reaches a backend.
 """
+import ipaddress
 import json
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -28,7 +29,7 @@ def uuid_(value, name, optional=False):
 
 
 def username(value):
-    if not isinstance(value, str) or not USERNAME_PATTERN.match(value):
+    if not isinstance(value, str) or not USERNAME_PATTERN.fullmatch(value):
         raise InvalidInput(
             f"invalid username {value!r}: 3-50 characters, letters, digits, '_' and '-' only")
     return value
@@ -46,7 +47,17 @@ def text(value, name, optional=False, max_length=None, allow_empty=False):
         raise InvalidInput(f"{name} is {len(value)} characters long; the limit is {limit}")
     if "\x00" in value:
         raise InvalidInput(f"{name} must not contain NUL characters")
+    _encodable(value, name)
     return value
+
+
+def _encodable(text, name):
+    # A lone surrogate ("\ud800") is a valid Python str but not UTF-8; the
+    # databases would fail on it with a driver error.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{name} is not valid Unicode text (a lone surrogate?)") from None
 
 
 def email(value):
@@ -84,14 +95,32 @@ def json_object(value, name, kind=dict):
     if not isinstance(value, kind):
         raise InvalidInput(f"{name} must be a {kind.__name__}, got {type(value).__name__}")
     try:
-        encoded = json.dumps(value, allow_nan=False)
+        encoded = json.dumps(value, allow_nan=False, ensure_ascii=False)
     except (TypeError, ValueError) as e:
         raise InvalidInput(f"{name} is not JSON-serialisable: {e}") from None
     if len(encoded) > MAX_JSON_BYTES:
         raise InvalidInput(f"{name} is {len(encoded)} bytes as JSON; the limit is {MAX_JSON_BYTES}")
-    if "\\u0000" in encoded:
+    if "\x00" in encoded or "\\u0000" in encoded:
         raise InvalidInput(f"{name} must not contain NUL characters (PostgreSQL's JSONB rejects them)")
-    return json.loads(encoded)
+    _encodable(encoded, name)
+    return json.loads(encoded, parse_float=lambda text: _json_number(text, name))
+
+
+def _json_number(text, name):
+    """A JSON float as every backend will read it back.
+
+    PostgreSQL's JSONB keeps numbers as decimals and prints an integral one
+    without a fraction, so 2.0 reads back as the int 2 there; every backend
+    does the same. Floats of 2**53 and more are refused: they are integral,
+    and JSONB would hand back the exact decimal of the text, not the float.
+    """
+    number = float(text)
+    if number.is_integer():
+        if abs(number) >= 2 ** 53:
+            raise InvalidInput(f"{name} holds the float {text}, too large to store exactly; "
+                               "use an int")
+        return int(number)
+    return number
 
 
 def ip_address(value):
@@ -99,7 +128,12 @@ def ip_address(value):
         return None
     if not isinstance(value, str) or not valid_inet(value):
         raise InvalidInput(f"invalid IP address {value!r}")
-    return value
+    # PostgreSQL's INET prints addresses in canonical form (compressed IPv6,
+    # no /32 or /128 on a single host); store that form on every backend.
+    interface = ipaddress.ip_interface(value)
+    if interface.network.prefixlen == interface.max_prefixlen:
+        return str(interface.ip)
+    return str(interface)
 
 
 def moment(value, name, optional=False):
@@ -108,7 +142,10 @@ def moment(value, name, optional=False):
         return None
     if not isinstance(value, datetime) or value.tzinfo is None:
         raise InvalidInput(f"{name} must be a timezone-aware datetime, got {value!r}")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(f"{name} {value!r} is outside the years 1-9999 in UTC") from None
 
 
 def duration(value, name):

@@ -27,7 +27,7 @@ _OPS = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le
         ">": operator.gt, ">=": operator.ge, "in": lambda a, b: a in b}
 
 _CHECKS = {
-    "players": lambda r: bool(USERNAME_PATTERN.match(r["username"])),
+    "players": lambda r: bool(USERNAME_PATTERN.fullmatch(r["username"])),
     "rooms": lambda r: r["status"] in ROOM_STATUSES,
     "games": lambda r: r["current_phase"] in GAME_PHASES,
     "game_players": lambda r: r["position"] in SEAT_POSITIONS,

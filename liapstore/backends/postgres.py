@@ -27,6 +27,7 @@ class PostgresStore(SqlStore):
     dialect = "postgres"
     greatest = "GREATEST"
     pooled = True
+    failed_statement_aborts_transaction = True
 
     def _open(self, params):
         params.setdefault("max_connections", 20)

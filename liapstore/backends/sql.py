@@ -68,6 +68,21 @@ class SqlStore(Store):
     #: opening a file is cheap, but redoing the pragmas on every call is not.
     pooled = False
 
+    #: Whether a failed statement spoils the rest of its transaction, as on
+    #: PostgreSQL. Writes inside a transaction then run in a savepoint of
+    #: their own, so a caller that catches a Conflict can carry on, as on
+    #: SQLite and memory. (The per-action hot path never needs it.)
+    failed_statement_aborts_transaction = False
+
+    @contextmanager
+    def _write(self):
+        with self.translate_errors():
+            if self.failed_statement_aborts_transaction and self.db.in_transaction():
+                with self.db.atomic():
+                    yield
+            else:
+                yield
+
     @contextmanager
     def translate_errors(self):
         """Run one operation: on a pooled connection if the store has a pool,
@@ -81,7 +96,12 @@ class SqlStore(Store):
                 yield
         except peewee.IntegrityError as e:
             raise _integrity_error(e) from e
-        except (peewee.OperationalError, peewee.InterfaceError, MaxConnectionsExceeded) as e:
+        except (peewee.OperationalError, peewee.InterfaceError, peewee.InternalError,
+                MaxConnectionsExceeded) as e:
+            # SQLSTATE class 40 (serialization failure, deadlock) means "retry",
+            # which is what Conflict tells a caller.
+            if str(getattr(e.__cause__, "sqlstate", "") or "").startswith("40"):
+                raise Conflict(f"the database rolled the transaction back: {_first_line(e)}") from e
             raise self._unavailable(e) from e
         except peewee.DataError as e:
             raise InvalidInput(f"the database rejected a value: {_first_line(e)}") from e
@@ -120,7 +140,7 @@ class SqlStore(Store):
         sql, params = self._prepared_insert(table, row)
         auto = BY_TABLE[table]._meta.primary_key
         generated = isinstance(auto, peewee.AutoField) and auto.column_name not in row
-        with self.translate_errors():
+        with self._write():
             cursor = self.db.execute_sql(sql + (f" RETURNING {_quote(auto.column_name)}"
                                                 if generated else ""), params)
             if generated:
@@ -151,12 +171,12 @@ class SqlStore(Store):
             elif isinstance(value, AtLeast):
                 value = getattr(fn, self.greatest)(field, value.n)
             values[field] = value
-        with self.translate_errors():
+        with self._write():
             return self._where(model.update(values), model, where).execute(self.db)
 
     def _delete(self, table, where):
         model = BY_TABLE[table]
-        with self.translate_errors():
+        with self._write():
             return self._where(model.delete(), model, where).execute(self.db)
 
     def _count(self, table):

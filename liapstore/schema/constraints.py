@@ -8,7 +8,8 @@ on PostgreSQL.
 import ipaddress
 import re
 
-USERNAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{3,50}$")
+# Always used with fullmatch(): "$" alone would also accept a trailing newline.
+USERNAME_PATTERN = re.compile(r"[a-zA-Z0-9_-]{3,50}")
 ROOM_STATUSES = ("waiting", "playing", "finished", "abandoned")
 GAME_PHASES = ("NOT_STARTED", "PREPARATION", "DECLARATION", "TURN", "SCORING", "GAME_OVER")
 SEAT_POSITIONS = range(0, 4)

@@ -25,7 +25,9 @@ def utc_text(value):
     """
     if value.tzinfo is None:
         raise ValueError("naive datetimes are ambiguous; pass a timezone-aware datetime")
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00:00")
+    # isoformat pads the year to four digits, which strftime("%Y") does not
+    # do for years before 1000 on Linux.
+    return value.astimezone(UTC).isoformat(sep=" ", timespec="microseconds")
 
 
 class UuidField(UUIDField):

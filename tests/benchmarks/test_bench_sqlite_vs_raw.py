@@ -58,9 +58,9 @@ _MEANS = {}
 
 def _encode(value):
     if isinstance(value, uuid.UUID):
-        return value.hex
+        return str(value)
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f+00:00")
+        return value.astimezone(timezone.utc).isoformat(sep=" ", timespec="microseconds")
     if isinstance(value, (dict, list)):
         return json.dumps(value, separators=(",", ":"), sort_keys=True)
     if isinstance(value, bool):
@@ -143,12 +143,12 @@ def raw_new_game(conn, prepared):
                  "SELECT ?, room_id, started_at, ended_at, winning_score, max_rounds, "
                  "initial_multiplier, current_round, current_phase, phase_data, winner_id, "
                  "final_scores, version FROM games WHERE id = ? AND version = 0",
-                 (game_id.hex, prepared.game_id.hex))
+                 (str(game_id), str(prepared.game_id)))
     conn.execute("INSERT INTO game_players (game_id, player_id, position, score, is_active, "
                  "is_bot, pieces_in_hand, declared_piles, captured_piles) "
                  "SELECT ?, player_id, position, score, is_active, is_bot, pieces_in_hand, "
                  "declared_piles, captured_piles FROM game_players WHERE game_id = ?",
-                 (game_id.hex, prepared.game_id.hex))
+                 (str(game_id), str(prepared.game_id)))
     conn.execute("COMMIT")
     return game_id
 
@@ -184,11 +184,11 @@ class Prepared:
             if s.round_insert:
                 ids.add(s.round_insert["id"])
             ids.update(row["id"] for row in s.turn_inserts)
-        self.own_ids = {i.hex for i in ids}
+        self.own_ids = {str(i) for i in ids}
 
     def statements_for(self, new_game_id):
         """The same statements for a game with another id (untimed: setup)."""
-        mapping = {old: (new_game_id.hex if old == self.game_id.hex else uuid.uuid4().hex)
+        mapping = {old: (str(new_game_id) if old == str(self.game_id) else str(uuid.uuid4()))
                    for old in self.own_ids}
         return [[(sql, tuple(mapping.get(p, p) if isinstance(p, str) else p for p in params))
                  for sql, params in statements] for statements in self.statements]
@@ -271,9 +271,9 @@ def test_sqlite_record_raw(benchmark, prepared, tmp_path):
     try:
         benchmark.pedantic(raw_record, setup=new_game, rounds=ROUNDS, warmup_rounds=1)
         row = conn.execute("SELECT version, current_phase, final_scores FROM games WHERE id = ?",
-                           (games[-1].hex,)).fetchone()
+                           (str(games[-1]),)).fetchone()
         count = conn.execute("SELECT count(*) FROM player_actions WHERE game_id = ?",
-                             (games[-1].hex,)).fetchone()[0]
+                             (str(games[-1]),)).fetchone()[0]
     finally:
         conn.close()
     assert row[:2] == (len(prepared.actions), "GAME_OVER")

@@ -101,3 +101,52 @@ def step_of_kind(sc, kind, after=1):
         if step > after and action["type"] == kind:
             return i
     raise AssertionError(f"no {kind} action in the script")
+
+
+def expect(exc, fn, *args, **kwargs):
+    """Call ``fn``; it must raise ``exc``. The message names the call that did not."""
+    call = f"{getattr(fn, '__name__', fn)}(*{args!r}, **{kwargs!r})"
+    try:
+        fn(*args, **kwargs)
+    except exc as e:
+        return e
+    except Exception as e:  # noqa: BLE001 - turned into a readable failure
+        raise AssertionError(f"{call} raised {type(e).__module__}.{type(e).__name__}: {e}; "
+                             f"expected {exc.__name__}") from e
+    raise AssertionError(f"{call} did not raise {exc.__name__}")
+
+
+def corruption_cases(store):
+    """Play a multi-round game and describe three corruptions of its results.
+
+    Returns ``(game, cases)``; each case is ``(table, row_id, column, bad_value,
+    good_value, where, word)``: writing ``bad_value`` into ``table.column`` of
+    the row ``row_id`` must make ``verify_game`` report a problem whose
+    ``where`` is ``where`` and whose message names ``word``. Values are Python
+    values (UUID, dict); the caller writes them with its own raw connection.
+    """
+    seed, _ = find_seed(lambda s: s.game_over["rounds"] >= 3 and s.game_over["winner"] is not None,
+                        settings=MEDIUM)
+    table, sc, game = play_recorded(store, seed, settings=MEDIUM)
+    assert store.verify_game(game.id) == []
+    rounds = store.list_rounds(game.id)
+    second = rounds[1]
+    turn = store.list_turns(game.id, round_number=2)[1]
+    other = next(p.id for p in table.players if p.id != turn.winner_id)
+    scores = dict(second.round_data, scores=[s + 5 for s in second.round_data["scores"]])
+    totals = dict(game.final_scores, totals=[t + 1 for t in game.final_scores["totals"]])
+    cases = [
+        ("turns", turn.id, "winner_id", other, turn.winner_id,
+         f"round 2 turn {turn.turn_number}", "winner"),
+        ("rounds", second.id, "round_data", scores, second.round_data, "round 2", "scores"),
+        ("games", game.id, "final_scores", totals, game.final_scores, "game result", "totals"),
+    ]
+    return game, cases
+
+
+def assert_detects(store, game_id, where, word):
+    problems = store.verify_game(game_id)
+    assert problems, f"verify_game found nothing wrong after corrupting {where}"
+    hits = [p for p in problems if p.where == where and word in p.message]
+    assert hits, [str(p) for p in problems]
+    assert where in str(hits[0])

@@ -7,7 +7,7 @@ import pytest
 import liapstore
 from liapstore import InvalidInput, NotFound
 from liapstore.game import rules
-from contract.contract_support import SHORT, make_players, make_room, play_recorded, rows, start
+from contract.contract_support import SHORT, expect, make_players, make_room, play_recorded, rows, start
 
 UTC = timezone.utc
 
@@ -56,31 +56,22 @@ def test_start_game_accepts_string_ids_and_defaults(store):
     assert [s.is_bot for s in store.get_seats(game.id)] == [False] * 4
 
 
-@pytest.mark.parametrize("pick", [
-    lambda ps: ps[:3], lambda ps: ps + ps[:1], lambda ps: [], lambda ps: ps[:3] + ps[:1],
-    lambda ps: [ps[0]] * 4, lambda ps: None, lambda ps: "abcd", lambda ps: {p: 1 for p in ps},
-    lambda ps: ps[:3] + ["not-a-uuid"],
-])
-def test_bad_player_lists_are_invalid_input(store, pick):
+def test_bad_player_lists_and_settings_are_invalid_input(store):
     players = make_players(store)
+    ps = [p.id for p in players]
     room = make_room(store)
     counts = rows(store)
-    with pytest.raises(InvalidInput):
-        store.start_game(room.id, pick([p.id for p in players]))
-    assert rows(store) == counts
-    assert store.get_room(room.id).status == "waiting"
-
-
-@pytest.mark.parametrize("kwargs", [{"bots": (4,)}, {"bots": (-1,)}, {"bots": ("1",)},
-                                    {"winning_score": 0}, {"winning_score": "50"},
-                                    {"max_rounds": 0}, {"max_rounds": 1.5}])
-def test_bad_game_settings_are_invalid_input(store, kwargs):
-    players = make_players(store)
-    room = make_room(store)
-    counts = rows(store)
-    with pytest.raises(InvalidInput):
-        store.start_game(room.id, [p.id for p in players], **kwargs)
-    assert rows(store) == counts
+    for bad in [ps[:3], ps + ps[:1], [], ps[:3] + ps[:1], [ps[0]] * 4, None, "abcd",
+                {p: 1 for p in ps}, ps[:3] + ["not-a-uuid"], ps[:3] + [None]]:
+        expect(InvalidInput, store.start_game, room.id, bad)
+        assert rows(store) == counts, bad
+    for kwargs in [{"bots": (4,)}, {"bots": (-1,)}, {"bots": ("1",)},
+                   {"winning_score": 0}, {"winning_score": "50"}, {"max_rounds": 0},
+                   {"max_rounds": 1.5}]:
+        expect(InvalidInput, store.start_game, room.id, ps, **kwargs)
+        assert rows(store) == counts, kwargs
+    r = store.get_room(room.id)
+    assert (r.status, r.current_game_id) == ("waiting", None)
 
 
 def test_unknown_room_writes_nothing(store):
@@ -93,15 +84,15 @@ def test_unknown_room_writes_nothing(store):
         store.start_game("room-1", [p.id for p in players])
 
 
-@pytest.mark.parametrize("missing_seat", [0, 3])
-def test_unknown_player_writes_nothing(store, missing_seat):
-    players = [p.id for p in make_players(store)]
-    players[missing_seat] = uuid.uuid4()
+def test_unknown_player_writes_nothing(store):
+    known = [p.id for p in make_players(store)]
     room = make_room(store)
     counts = rows(store)
-    with pytest.raises(NotFound):
-        store.start_game(room.id, players)
-    assert rows(store) == counts
+    for missing_seat in (0, 3):
+        players = list(known)
+        players[missing_seat] = uuid.uuid4()
+        expect(NotFound, store.start_game, room.id, players)
+        assert rows(store) == counts
     assert rows(store)["games"] == 0 and rows(store)["game_players"] == 0
     r = store.get_room(room.id)
     assert (r.status, r.current_game_id) == ("waiting", None)

@@ -13,7 +13,9 @@ CREATE OR REPLACE FUNCTION current_user_id() RETURNS uuid
 
 CREATE TABLE players (
     id UUID PRIMARY KEY DEFAULT gen_random_uuid(),
-    username VARCHAR(50) UNIQUE NOT NULL,
+    -- COLLATE "C": usernames sort by code point, whatever the database's
+    -- collation, as they do on SQLite and memory.
+    username VARCHAR(50) COLLATE "C" UNIQUE NOT NULL,
     display_name VARCHAR(100) NOT NULL,
     email VARCHAR(255) UNIQUE,
     created_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT NOW(),
@@ -248,8 +250,11 @@ CREATE TRIGGER encrypt_player_email
 
 -- The audit trigger. The document's version logs NEW, which is NULL on DELETE,
 -- and would copy e-mail addresses into the log; this one logs OLD for deletes
--- and leaves the e-mail columns out.
-CREATE OR REPLACE FUNCTION audit_trigger() RETURNS TRIGGER LANGUAGE plpgsql AS $$
+-- and leaves the e-mail columns out. SECURITY DEFINER: it writes as the
+-- schema's owner, so an application role needs no INSERT on audit_log and
+-- cannot forge entries.
+CREATE OR REPLACE FUNCTION audit_trigger() RETURNS TRIGGER LANGUAGE plpgsql
+    SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 BEGIN
     INSERT INTO audit_log (table_name, operation, user_id, changed_data, ip_address)
     VALUES (

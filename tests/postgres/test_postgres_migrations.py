@@ -1,0 +1,96 @@
+"""PostgreSQL: the peewee models agree with the SQL, and an old database is
+upgraded in place without losing data."""
+import json
+import uuid
+
+import psycopg
+import pytest
+from playhouse.migrations import Runner
+from playhouse.schema_diff import diff_models
+
+import liapstore
+from liapstore.game import rules
+from liapstore.schema import migrations
+from liapstore.schema.models import MODELS
+from contract.contract_support import SHORT, record, script
+
+pytestmark = pytest.mark.backends("postgres")
+
+
+def test_models_match_the_migrated_schema(store):
+    diff = diff_models(store.db, MODELS)
+    assert diff.create_tables == []
+    assert diff.add_columns == [], [f"{f.model._meta.table_name}.{f.column_name}" for f in diff.add_columns]
+    assert diff.drop_columns == []
+
+
+def test_every_model_column_is_in_the_database(store):
+    for model in MODELS:
+        columns = {c.name for c in store.db.get_columns(model._meta.table_name)}
+        assert columns == {f.column_name for f in model._meta.sorted_fields}, model._meta.table_name
+
+
+@pytest.fixture
+def empty_postgres_url(backend, postgres_admin_url):
+    from support.servers import create_database, drop_database
+    name = f"liapstore_empty_{uuid.uuid4().hex[:12]}"
+    url = create_database(postgres_admin_url, name)
+    yield url
+    drop_database(postgres_admin_url, name)
+
+
+def test_connect_migrates_an_empty_database(empty_postgres_url):
+    with liapstore.connect(empty_postgres_url, migrate=False) as s:
+        assert s.schema_version() == (0, len(migrations.names()))
+    with liapstore.connect(empty_postgres_url) as s:
+        latest = len(migrations.names())
+        assert s.schema_version() == (latest, latest)
+        assert s.migrate() == []
+    # A second process finds it up to date.
+    with liapstore.connect(empty_postgres_url) as s:
+        assert s.migrate() == []
+
+
+def test_upgrade_in_place_from_the_first_migration(empty_postgres_url):
+    with liapstore.connect(empty_postgres_url, migrate=False) as old:
+        with old.db.atomic():
+            assert Runner(old.db, migrations.DIRECTORY).up(target="0001_initial") == ["0001_initial"]
+        assert old.schema_version() == (1, 2)
+
+    players = [uuid.uuid4() for _ in range(4)]
+    room, game = uuid.uuid4(), uuid.uuid4()
+    state = rules.new_game(**SHORT).to_dict()
+    with psycopg.connect(empty_postgres_url, autocommit=True) as conn:
+        columns = {c for (c,) in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'games'")}
+        assert "version" not in columns
+        for i, pid in enumerate(players):
+            conn.execute("INSERT INTO players (id, username, display_name) VALUES (%s, %s, %s)",
+                         (pid, f"old_{i}", f"Old {i}"))
+        conn.execute("INSERT INTO rooms (id, room_code, name, created_by, status, current_game_id) "
+                     "VALUES (%s, 'OLD', 'Old room', %s, 'playing', %s)", (room, players[0], game))
+        conn.execute("INSERT INTO games (id, room_id, winning_score, max_rounds, current_round, "
+                     "current_phase, phase_data) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                     (game, room, SHORT["winning_score"], SHORT["max_rounds"], state["round"],
+                      state["phase"], json.dumps(state)))
+        for pos, pid in enumerate(players):
+            conn.execute("INSERT INTO game_players (game_id, player_id, position) VALUES (%s, %s, %s)",
+                         (game, pid, pos))
+
+    with liapstore.connect(empty_postgres_url) as s:
+        assert s.schema_version() == (2, 2)
+        assert s.status()["schema_version"] == 2
+        assert [p.username for p in s.list_players()] == [f"old_{i}" for i in range(4)]
+        g = s.get_game(game)
+        assert g.version == 0 and g.room_id == room and not g.finished
+        assert s.get_room(room).current_game_id == game
+        assert [x.player_id for x in s.get_seats(game)] == players
+        # The upgraded game can be recorded like any other.
+        sc = script(5)
+        done = record(s, game, sc.steps)
+        assert done.version == len(sc.steps) and done.finished
+        assert s.verify_game(game) == []
+        assert s.get_room(room).status == "finished"
+        # And the new unique (game, sequence_number) index is there.
+        with pytest.raises(liapstore.Conflict):
+            s.record_action(game, 1, {"type": "deal", "hands": list(reversed(sc.actions[0]["hands"]))})

@@ -1,0 +1,87 @@
+"""Row-level security, the audit trigger and e-mail encryption, exercised
+through raw SQL on the store's PostgreSQL database."""
+import uuid
+
+import psycopg
+import pytest
+from psycopg import sql
+
+pytestmark = pytest.mark.backends("postgres")
+
+
+def raw(url):
+    return psycopg.connect(url, autocommit=True)
+
+
+def test_audit_trigger_records_who_and_what(store, store_url):
+    actor = uuid.uuid4()
+    with raw(store_url) as conn:
+        with conn.transaction():
+            conn.execute("SELECT set_config('app.user_id', %s, true), "
+                         "set_config('app.client_ip', '192.0.2.9', true)", (str(actor),))
+            [(pid,)] = conn.execute(
+                "INSERT INTO players (username, display_name, email) "
+                "VALUES ('audited', 'A', 'secret@mail.example') RETURNING id").fetchall()
+            conn.execute("UPDATE players SET display_name = 'B' WHERE id = %s", (pid,))
+            conn.execute("DELETE FROM players WHERE id = %s", (pid,))
+        entries = conn.execute("SELECT operation, user_id, host(ip_address), changed_data "
+                               "FROM audit_log ORDER BY id").fetchall()
+    assert [e[0] for e in entries] == ["INSERT", "UPDATE", "DELETE"]
+    assert all(e[1] == actor and e[2] == "192.0.2.9" for e in entries)
+    assert entries[0][3]["username"] == "audited"
+    assert entries[1][3]["display_name"] == "B"
+    assert entries[2][3] is not None and entries[2][3]["id"] == str(pid)  # OLD, not NULL
+    for e in entries:
+        assert "email" not in e[3] and "email_encrypted" not in e[3]
+        assert "secret@mail.example" not in str(e[3])
+    # The store reads the same trail.
+    assert [e.operation for e in store.list_audit_log(table_name="players")] == [
+        "INSERT", "UPDATE", "DELETE"]
+    assert store.list_audit_log().items[0].user_id == actor
+
+
+def test_email_is_encrypted_when_a_key_is_configured(store, store_url):
+    key = "k3y-" + uuid.uuid4().hex
+    with raw(store_url) as conn:
+        with conn.transaction():
+            conn.execute("SELECT set_config('app.encryption_key', %s, true)", (key,))
+            [(pid, email, encrypted)] = conn.execute(
+                "INSERT INTO players (username, display_name, email) "
+                "VALUES ('crypto', 'C', 'c@mail.example') RETURNING id, email, email_encrypted").fetchall()
+        assert email is None and encrypted is not None
+        assert b"c@mail.example" not in bytes(encrypted)
+        [(plain,)] = conn.execute("SELECT pgp_sym_decrypt(email_encrypted, %s) FROM players "
+                                  "WHERE id = %s", (key, pid)).fetchall()
+        assert plain == "c@mail.example"
+        # Without a key, the address is kept as it is (the store's own path).
+        [(email,)] = conn.execute("INSERT INTO players (username, display_name, email) "
+                                  "VALUES ('plain', 'P', 'p@mail.example') RETURNING email").fetchall()
+        assert email == "p@mail.example"
+    assert store.get_player(pid).email is None
+
+
+def test_row_level_security_holds_application_roles(store, store_url):
+    alice, bob = store.create_player("alice"), store.create_player("bob")
+    role = f"liapstore_app_{uuid.uuid4().hex[:10]}"
+    with raw(store_url) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
+        try:
+            conn.execute(sql.SQL("GRANT SELECT, UPDATE ON players TO {}").format(sql.Identifier(role)))
+            # The audit trigger runs with the caller's rights.
+            conn.execute(sql.SQL("GRANT INSERT ON audit_log TO {}").format(sql.Identifier(role)))
+            conn.execute(sql.SQL("GRANT USAGE ON SEQUENCE audit_log_id_seq TO {}").format(
+                sql.Identifier(role)))
+            with conn.transaction(force_rollback=True):
+                conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
+                conn.execute("SELECT set_config('app.user_id', %s, true)", (str(alice.id),))
+                # Everyone can read every profile...
+                assert conn.execute("SELECT count(*) FROM players").fetchone()[0] == 2
+                # ...but only update their own.
+                assert conn.execute("UPDATE players SET display_name = 'hacked' WHERE id = %s",
+                                    (bob.id,)).rowcount == 0
+                assert conn.execute("UPDATE players SET display_name = 'me' WHERE id = %s",
+                                    (alice.id,)).rowcount == 1
+        finally:
+            conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+    assert store.get_player(bob.id).display_name == "bob"
