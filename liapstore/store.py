@@ -16,7 +16,7 @@ import uuid
 from contextlib import contextmanager
 from datetime import timedelta
 from . import paging, validate as v
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import InvalidInput, NotFound
 from .games import GameRecording, StateCache
 from .records import (AnalyticsEvent, AuditEntry, Connection, LeaderboardEntry, Player, Room,
                       Session, from_row)
