@@ -304,11 +304,12 @@ class GameRecording:
         self._state_cache.put(cached)
 
     def _load(self, game_id):
-        saved = self.load_game(game_id)
+        game_row = self._get("games", "id", game_id)
+        saved = self._saved(game_row, self._select("game_players", [("game_id", "=", game_id)],
+                                                   ("position",)))
         if saved.game.finished and saved.state.phase != "GAME_OVER":
             raise Conflict(f"game {game_id} was abandoned")
-        return _Cached(self._get("games", "id", game_id), saved.state,
-                       tuple(s.player_id for s in saved.seats))
+        return _Cached(game_row, saved.state, tuple(s.player_id for s in saved.seats))
 
     def _saved(self, game_row, seat_rows):
         if not seat_rows:
