@@ -10,7 +10,8 @@ Throughput on PostgreSQL comes from concurrent connections: each commit
 waits for its WAL flush (about 0.8 ms on a local disk), so one connection
 records at most about a thousand actions a second.
 """
-from peewee import SQL, ImproperlyConfigured
+import peewee
+from peewee import SQL
 from playhouse.pool import PooledPostgresqlDatabase
 
 from ..errors import StorageUnavailable
@@ -34,12 +35,11 @@ class PostgresStore(SqlStore):
         params.setdefault("timeout", 10)
         params.setdefault("connect_timeout", 5)
         database = params.pop("database")
-        try:
-            return PooledPostgresqlDatabase(database, prefer_psycopg3=True, **params)
-        except ImproperlyConfigured as e:
-            raise StorageUnavailable(
-                f"{redact(self.url)}: no PostgreSQL driver; install liapstore[postgres] "
-                f"(psycopg 3): {e}") from None
+        # peewee finds no driver only at the first query; say so at once.
+        if peewee.psycopg is None and peewee.psycopg2 is None:
+            raise StorageUnavailable(f"{redact(self.url)}: no PostgreSQL driver is installed; "
+                                     "pip install 'liapstore[postgres]' (psycopg 3)")
+        return PooledPostgresqlDatabase(database, prefer_psycopg3=True, **params)
 
     def migrate(self):
         applied = super().migrate()

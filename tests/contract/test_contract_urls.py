@@ -163,3 +163,12 @@ def test_importing_liapstore_loads_no_driver():
     env = {k: v for k, v in os.environ.items() if k != "LIAPSTORE_URL"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
+
+
+def test_postgresql_without_a_driver_says_what_to_install(monkeypatch):
+    import peewee
+    monkeypatch.setattr(peewee, "psycopg", None)
+    monkeypatch.setattr(peewee, "psycopg2", None)
+    with pytest.raises(StorageUnavailable) as info:
+        liapstore.connect("postgresql://u:pw@127.0.0.1/db")
+    assert "liapstore[postgres]" in str(info.value) and "pw@" not in str(info.value)
