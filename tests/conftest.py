@@ -49,6 +49,23 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "backends(*names): run only on these backends")
 
 
+_FIGURES = []
+
+
+@pytest.fixture
+def figures():
+    """``figures(line)`` keeps a measured figure for the end-of-run summary,
+    where it shows even though pytest captures the tests' output."""
+    return _FIGURES.append
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _FIGURES:
+        terminalreporter.section("figures measured by the tests")
+        for line in _FIGURES:
+            terminalreporter.write_line(line)
+
+
 @pytest.fixture(scope="session")
 def postgres_admin_url():
     url, server = find_or_start_postgres()

@@ -29,7 +29,7 @@ def full_game():
     return [action for _, _, action, _ in steps], list(steps[-1][3].state.scores)
 
 
-def test_record_full_game(benchmark, backend, store, full_game):
+def test_record_full_game(benchmark, backend, store, full_game, figures):
     actions, final_scores = full_game
     players = [store.create_player(f"bench-{i}").id for i in range(4)]
     games = []
@@ -53,7 +53,7 @@ def test_record_full_game(benchmark, backend, store, full_game):
         mean = benchmark.stats.stats.mean
         benchmark.extra_info["games_per_s"] = round(1 / mean, 3)
         benchmark.extra_info["actions_per_s"] = round(len(actions) / mean, 1)
-        print(f"\n[bench record-game {backend}] {len(actions)} actions/game: "
+        figures(f"[bench record-game {backend}] {len(actions)} actions/game: "
               f"{1 / mean:.2f} games/s, {len(actions) / mean:.0f} actions/s")
 
     # Whatever the mode, the last recorded game is complete and intact.

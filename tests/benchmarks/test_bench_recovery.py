@@ -43,7 +43,7 @@ def _expected_states(n):
 
 
 @pytest.mark.backends("sqlite")
-def test_recover_1000_unfinished_games(benchmark, backend, store_url, request):
+def test_recover_1000_unfinished_games(benchmark, backend, store_url, request, figures):
     del backend  # SQLite only
     t0 = time.perf_counter()
     actions, states = _expected_states(GAMES)
@@ -81,7 +81,7 @@ def test_recover_1000_unfinished_games(benchmark, backend, store_url, request):
         mean = benchmark.stats.stats.mean
         benchmark.extra_info["mean_s"] = round(mean, 4)
         benchmark.extra_info["games_per_s"] = round(GAMES / mean)
-        print(f"\n[bench recovery] unfinished_games() for {GAMES} games: {mean * 1000:.0f} ms "
+        figures(f"[bench recovery] unfinished_games() for {GAMES} games: {mean * 1000:.0f} ms "
               f"(limit {LIMIT_S * 1000:.0f} ms); setup {setup_s:.1f} s")
         if request.config.getoption("benchmark_only"):
             assert mean < LIMIT_S, f"recovering {GAMES} games took {mean:.2f} s on average"

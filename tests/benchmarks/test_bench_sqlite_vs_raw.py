@@ -242,14 +242,14 @@ def prepared(tmp_path_factory):
 
 # -- the two sides ----------------------------------------------------------------------
 
-def _ratio_report(benchmark, liapstore_mean, raw_mean, n_actions, source):
+def _ratio_report(benchmark, liapstore_mean, raw_mean, n_actions, source, figures):
     ratio = liapstore_mean / raw_mean
     benchmark.extra_info.update({
         "ratio_liapstore_over_raw": round(ratio, 3), "raw_mean_s": round(raw_mean, 6),
         "raw_source": source, "target_ratio": TARGET_RATIO,
         "liapstore_us_per_action": round(liapstore_mean / n_actions * 1e6, 1),
         "raw_us_per_action": round(raw_mean / n_actions * 1e6, 1)})
-    print(f"\n[bench sqlite-record] liapstore {liapstore_mean / n_actions * 1e6:.0f} us/action, "
+    figures(f"[bench sqlite-record] liapstore {liapstore_mean / n_actions * 1e6:.0f} us/action, "
           f"raw sqlite3 {raw_mean / n_actions * 1e6:.0f} us/action: ratio {ratio:.2f} "
           f"(target <= {TARGET_RATIO})")
     return ratio
@@ -284,7 +284,7 @@ def test_sqlite_record_raw(benchmark, prepared, tmp_path):
         benchmark.extra_info["actions_per_s"] = round(len(prepared.actions) / _MEANS["raw"], 1)
 
 
-def test_sqlite_record_liapstore(benchmark, prepared, tmp_path, request):
+def test_sqlite_record_liapstore(benchmark, prepared, tmp_path, request, figures):
     path = tmp_path / "liapstore.db"
     shutil.copyfile(prepared.base_path, path)
     codes = itertools.count(1)
@@ -319,7 +319,7 @@ def test_sqlite_record_liapstore(benchmark, prepared, tmp_path, request):
     raw_mean, source = _MEANS.get("raw"), "test_sqlite_record_raw"
     if raw_mean is None:  # run on its own: time the raw side here, the same way
         raw_mean, source = _time_raw_here(prepared, tmp_path), "timed in this test"
-    ratio = _ratio_report(benchmark, mean, raw_mean, len(prepared.actions), source)
+    ratio = _ratio_report(benchmark, mean, raw_mean, len(prepared.actions), source, figures)
     if request.config.getoption("benchmark_only"):
         assert ratio <= TARGET_RATIO, (
             f"liapstore records a game {ratio:.2f}x slower than raw sqlite3 writing the same "

@@ -107,7 +107,7 @@ def _uninterrupted(seed):
 
 @pytest.mark.crash
 @pytest.mark.backends("sqlite", "postgres")
-def test_sigkill_recovery(backend, store_url, tmp_path):
+def test_sigkill_recovery(backend, store_url, tmp_path, figures):
     started_at = time.monotonic()
     n_games = GAMES[backend]
     with liapstore.connect(store_url) as store:
@@ -213,7 +213,7 @@ def test_sigkill_recovery(backend, store_url, tmp_path):
         runs_per_ack[(game_id, seq)].add(run)
 
     elapsed = time.monotonic() - started_at
-    print(f"\n[crash {backend}] kills={kills} (during start-up/recovery {early_kills}, "
+    figures(f"[crash {backend}] kills={kills} (during start-up/recovery {early_kills}, "
           f"after new acknowledgements {kills_with_progress}), runs that finished before their "
           f"kill={self_exits}; games={len(games)} actions={total_actions} "
           f"acknowledged={len(acked_keys)} (+{len(acks) - len(acked_actions)} game starts) "
@@ -239,7 +239,7 @@ PASSWORD = "Kill-Test-Pw-4242"
 
 @pytest.mark.crash
 @pytest.mark.backends("postgres")
-def test_postgres_server_killed(backend):
+def test_postgres_server_killed(backend, figures):
     """SIGKILL a (throwaway) PostgreSQL server under a live Store, restart it."""
     del backend  # only selects the test when PostgreSQL is among the backends
     seed, cut = 4242, 40
@@ -296,7 +296,7 @@ def test_postgres_server_killed(backend):
             assert store.verify_game(game.id) == []
             assert final.final_scores["totals"] == list(steps[-1][3].state.scores)
             assert [a.action_data for a in store.list_actions(game.id)] == actions
-            print(f"\n[crash postgres-server] recorded {acked} actions, killed the server: "
+            figures(f"[crash postgres-server] recorded {acked} actions, killed the server: "
                   f"StorageUnavailable after {outage_error * 1000:.0f} ms; restarted, all "
                   f"{acked} acknowledged actions present, game finished at "
                   f"{len(actions)} actions")
