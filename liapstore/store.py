@@ -82,9 +82,10 @@ class Store(GameRecording):
     def maintain(self):
         """Periodic upkeep: create analytics partitions ahead, refresh the
         leaderboard, drop expired sessions. Returns a dict of what it did."""
-        return {"partitions_created": self._ensure_partitions(),
-                "expired_sessions_deleted": self.delete_expired_sessions(),
-                "leaderboard_refreshed": self.refresh_leaderboard() or True}
+        done = {"partitions_created": self._ensure_partitions(),
+                "expired_sessions_deleted": self.delete_expired_sessions()}
+        self.refresh_leaderboard()
+        return {**done, "leaderboard_refreshed": True}
 
     # -- players -------------------------------------------------------------
 

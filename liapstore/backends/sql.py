@@ -52,10 +52,11 @@ class SqlStore(Store):
         raise NotImplementedError
 
     def close(self):
-        close_all = getattr(self.db, "close_all", None)
-        if close_all:
-            close_all()
+        if self.pooled:
+            self.db.close_all()
         elif not self.db.is_closed():
+            # SQLite: the calling thread's connection; other threads' close
+            # when those threads end.
             self.db.close()
 
     # -- errors --------------------------------------------------------------------

@@ -1,0 +1,50 @@
+"""The liapstore command, through click's test runner, on each backend's URL."""
+import sqlite3
+
+import pytest
+from click.testing import CliRunner
+
+from liapstore.cli import main
+
+
+def run(*args, code=0):
+    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+def test_migrate_and_status_on_every_backend(store_url):
+    out = run("migrate", "--url", store_url)
+    assert "schema version 2/2" in out
+    out = run("status", "--url", store_url)
+    assert "schema version  2/2" in out and "players" in out
+
+
+@pytest.mark.backends("sqlite", "postgres")
+def test_simulate_then_inspect_and_verify(store_url):
+    out = run("simulate", "--url", store_url, "--games", 2, "--seed", 3,
+              "--winning-score", 15, "--max-rounds", 3)
+    assert "games           2" in out and "actions stored" in out and "standings" in out
+    listing = run("games", "--url", store_url).splitlines()
+    assert len(listing) == 2 and all("over" in line for line in listing)
+    game_id = listing[0].split()[0]
+    assert "result:" in run("show", "--url", store_url, game_id)
+    transcript = run("replay", "--url", store_url, game_id)
+    assert transcript.startswith("#1") and "game over" in transcript
+    assert "2 intact, 0 with disagreements" in run("verify", "--url", store_url, "--all")
+
+
+@pytest.mark.backends("sqlite")
+def test_verify_exits_non_zero_on_corrupted_data(store_url):
+    run("simulate", "--url", store_url, "--games", 1, "--winning-score", 15, "--max-rounds", 3)
+    with sqlite3.connect(store_url.removeprefix("sqlite:///")) as conn:
+        conn.execute("UPDATE turns SET pile_count = pile_count + 1 WHERE turn_number = 2")
+    out = run("verify", "--url", store_url, "--all", code=2)
+    assert "turn 2: stored piles" in out and "1 with disagreements" in out
+
+
+def test_bad_input_is_one_line_not_a_traceback(store_url):
+    out = run("show", "--url", store_url, "not-a-uuid", code=1)
+    assert "InvalidInput" in out and "Traceback" not in out
+    out = run("status", "--url", "nosuch://x", code=1)
+    assert "supported schemes" in out
