@@ -13,7 +13,7 @@ import operator
 import threading
 from contextlib import contextmanager
 
-from peewee import ForeignKeyField
+from peewee import AutoField, ForeignKeyField
 
 from ..errors import Conflict, InvalidInput, NotFound
 from ..schema import migrations
@@ -41,7 +41,8 @@ class _Table:
         meta = model._meta
         self.name = meta.table_name
         self.fields = {f.column_name: f for f in meta.sorted_fields}
-        self.auto = meta.primary_key.column_name if getattr(meta.primary_key, "field_type", "") == "BIGAUTO" else None
+        self.auto = (meta.primary_key.column_name if isinstance(meta.primary_key, AutoField)
+                     else None)
         self.key = ((meta.primary_key.column_name,) if meta.primary_key
                     else tuple(meta.indexes[0][0]))
         self.unique = [(f.column_name,) for f in meta.sorted_fields if f.unique]
@@ -60,7 +61,9 @@ class _Table:
         self.remove(key)
         self.rows[key] = row
         for cols, index in self.unique_index.items():
-            index[tuple(row[c] for c in cols)] = key
+            value = tuple(row[c] for c in cols)
+            if None not in value:  # NULLs never collide, as in SQL.
+                index[value] = key
         for column, index in self.ref_index.items():
             index.setdefault(row[column], set()).add(key)
 
@@ -69,7 +72,9 @@ class _Table:
         if row is None:
             return None
         for cols, index in self.unique_index.items():
-            index.pop(tuple(row[c] for c in cols), None)
+            value = tuple(row[c] for c in cols)
+            if index.get(value) == key:
+                del index[value]
         for column, index in self.ref_index.items():
             index.get(row[column], set()).discard(key)
         return row
