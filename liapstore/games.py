@@ -120,7 +120,7 @@ class GameRecording:
                     "pieces_in_hand": [], "declared_piles": None, "captured_piles": 0})
             self._update("rooms", [("id", "=", room_id)],
                          {"status": "playing", "current_game_id": game_row["id"]})
-        self._remember(_Cached(game_row, state, players))
+        self._state_cache.put(_Cached(game_row, state, players))
         return from_row(Game, game_row)
 
     def import_game(self, room_id, players, state, *, bots=()):
@@ -155,7 +155,7 @@ class GameRecording:
                     "round_data": {}})
             self._write_step(step)
         game_row = {**fresh.game_row, **step.game_changes}
-        self._remember(_Cached(game_row, state, fresh.players))
+        self._state_cache.put(_Cached(game_row, state, fresh.players))
         return from_row(Game, game_row)
 
     def get_game(self, game_id):
@@ -249,14 +249,12 @@ class GameRecording:
                 self._state_cache.discard(game_id)
                 return self._replayed(game_id, seq, action)
             game_row = {**current.game_row, **step.game_changes}
-            self._remember(_Cached(game_row, outcome.state, current.players))
+            self._state_cache.put(_Cached(game_row, outcome.state, current.players))
             return from_row(Game, game_row)
 
     def load_game(self, game_id):
         """Everything needed to continue a game: a SavedGame (game, seats, rules state)."""
-        game_id = v.uuid_(game_id, "game_id")
-        return self._saved(self._get("games", "id", game_id),
-                           self._select("game_players", [("game_id", "=", game_id)], ("position",)))
+        return self._read(v.uuid_(game_id, "game_id"))[1]
 
     def unfinished_games(self):
         """Every game not yet over, as SavedGames, ready to be continued after
@@ -300,13 +298,14 @@ class GameRecording:
 
     # -- internals -------------------------------------------------------------------
 
-    def _remember(self, cached):
-        self._state_cache.put(cached)
+    def _read(self, game_id):
+        """The game's row and its SavedGame, from the database."""
+        game_row = self._get("games", "id", game_id)
+        seats = self._select("game_players", [("game_id", "=", game_id)], ("position",))
+        return game_row, self._saved(game_row, seats)
 
     def _load(self, game_id):
-        game_row = self._get("games", "id", game_id)
-        saved = self._saved(game_row, self._select("game_players", [("game_id", "=", game_id)],
-                                                   ("position",)))
+        game_row, saved = self._read(game_id)
         if saved.game.finished and saved.state.phase != "GAME_OVER":
             raise Conflict(f"game {game_id} was abandoned")
         return _Cached(game_row, saved.state, tuple(s.player_id for s in saved.seats))
@@ -323,9 +322,9 @@ class GameRecording:
     def _replayed(self, game_id, seq, action):
         stored = self._select("player_actions", [("game_id", "=", game_id),
                                                  ("sequence_number", "=", seq)], (), limit=1)
-        if stored and stored[0]["action_data"] == action:
-            return self.get_game(game_id)
         game = self.get_game(game_id)
+        if stored and stored[0]["action_data"] == action:
+            return game
         raise Conflict(f"game {game_id} is at version {game.version}: sequence number {seq} "
                        + ("already holds a different action" if stored else "is not next"))
 
