@@ -25,7 +25,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import InvalidInput, NotFound
 from .game import rules
 
 # The reference server's transient phases carry no state of their own
@@ -85,13 +85,7 @@ class DataMigrator:
         name keeps the original.
         """
         username = re.sub(r"[^a-zA-Z0-9_-]", "_", name)[:50].ljust(3, "_")
-        try:
-            return self.store.get_player_by_username(username)
-        except NotFound:
-            try:
-                return self.store.create_player(username, name[:100])
-            except Conflict:
-                return self.store.get_player_by_username(username)
+        return self.store.get_or_create_player(username, name[:100])
 
 
 def legacy_state(machine):

@@ -9,7 +9,6 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from .errors import Conflict, NotFound
 from .game import bots, rules
 
 BOT_POOL = 8
@@ -35,21 +34,11 @@ class Summary:
 
 def bot_players(store, count=BOT_POOL):
     """The simulation's bot players, created on first use."""
-    players = []
-    for i in range(1, count + 1):
-        name = f"bot_{i}"
-        try:
-            players.append(store.get_player_by_username(name))
-        except NotFound:
-            try:
-                players.append(store.create_player(name, f"Bot {i}"))
-            except Conflict:  # Another process created it first.
-                players.append(store.get_player_by_username(name))
-    return players
+    return [store.get_or_create_player(f"bot_{i}", f"Bot {i}") for i in range(1, count + 1)]
 
 
 def play_on(store, game, state, seed, on_action=None):
-    """Record bot actions for ``game`` until it is over; return how many."""
+    """Record bot actions for ``game`` until it is over; return (game, actions recorded)."""
     count = 0
     while state.phase != "GAME_OVER":
         step = game.version + 1

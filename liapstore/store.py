@@ -16,7 +16,7 @@ import uuid
 from contextlib import contextmanager
 from datetime import timedelta
 from . import paging, validate as v
-from .errors import InvalidInput, NotFound
+from .errors import Conflict, InvalidInput, NotFound
 from .games import GameRecording, StateCache
 from .records import (AnalyticsEvent, AuditEntry, Connection, LeaderboardEntry, Player, Room,
                       Session, from_row)
@@ -105,6 +105,17 @@ class Store(GameRecording):
                "settings": v.json_object(settings if settings is not None else {}, "settings"),
                "email_encrypted": None}
         return from_row(Player, self._insert("players", row))
+
+    def get_or_create_player(self, username, display_name=None):
+        """The player with this username, created (as ``create_player`` would)
+        if there is none yet. Safe when several processes race to create it."""
+        try:
+            return self.get_player_by_username(username)
+        except NotFound:
+            try:
+                return self.create_player(username, display_name)
+            except Conflict:  # Another process created it first.
+                return self.get_player_by_username(username)
 
     def get_player(self, player_id):
         """The player with this id, or NotFound."""

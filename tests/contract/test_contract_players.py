@@ -275,3 +275,13 @@ def test_bad_limit_or_filter_is_invalid_input(store):
         expect(InvalidInput, store.list_players, limit=limit)
     expect(InvalidInput, store.list_players, active="yes")
     assert len(store.list_players(limit=1000)) == 0
+
+
+def test_get_or_create_player(store):
+    alice = store.create_player("alice", "Alice")
+    assert store.get_or_create_player("alice", "ignored") == alice
+    bob = store.get_or_create_player("bob", "Bob")
+    assert bob.display_name == "Bob" and store.get_player_by_username("bob") == bob
+    counts = rows(store)
+    expect(InvalidInput, store.get_or_create_player, "b!")
+    assert rows(store) == counts

@@ -7,20 +7,13 @@ import pytest
 import redis
 
 from liapstore import InvalidInput
-from liapstore.game import bots, rules
+from liapstore.game import bots
 from liapstore.hybrid import HybridStorage
 from liapstore.migration import DataMigrator
+from liapstore.simulate import play_on
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "examples"))
 from room_manager import running_game, sample_server  # noqa: E402
-
-
-def finish(store, game, state, seed):
-    while state.phase != "GAME_OVER":
-        action = bots.next_action(state, seed, game.version + 1)
-        game = store.record_action(game.id, game.version + 1, action)
-        state = rules.apply(state, action).state
-    return game
 
 
 def test_migration_moves_rooms_and_running_games(store):
@@ -39,7 +32,7 @@ def test_migration_moves_rooms_and_running_games(store):
         assert saved.state.round == legacy.round_number
         assert [s.is_bot for s in saved.seats] == [p.is_bot for p in legacy.players]
         assert store.verify_game(saved.game.id) == []
-        game = finish(store, saved.game, saved.state, "on")
+        game, _ = play_on(store, saved.game, saved.state, "on")
         assert game.current_phase == "GAME_OVER"
         assert store.verify_game(game.id) == []
     # Legacy names with spaces become valid usernames; the display name keeps them.
