@@ -5,6 +5,7 @@ with a message that names the argument, so a bad call never reaches a backend.
 """
 import ipaddress
 import json
+import re
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -100,10 +101,15 @@ def json_object(value, name, kind=dict):
         raise InvalidInput(f"{name} is not JSON-serialisable: {e}") from None
     if len(encoded) > MAX_JSON_BYTES:
         raise InvalidInput(f"{name} is {len(encoded)} bytes as JSON; the limit is {MAX_JSON_BYTES}")
-    if "\x00" in encoded or "\\u0000" in encoded:
+    if _ESCAPED_NUL.search(encoded):
         raise InvalidInput(f"{name} must not contain NUL characters (PostgreSQL's JSONB rejects them)")
     _encodable(encoded, name)
     return json.loads(encoded, parse_float=lambda text: _json_number(text, name))
+
+
+# json.dumps always escapes NUL as \u0000; an odd run of backslashes before
+# "u0000" is that escape, an even one is a literal backslash the user wrote.
+_ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
 def _json_number(text, name):

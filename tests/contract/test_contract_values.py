@@ -269,3 +269,10 @@ def test_long_and_unicode_text_round_trips(store):
     assert store.get_connection(c.connection_id).user_agent == ua
     r = store.create_room("ÜNÏ", "Zimmer für Spieler 🎲")
     assert store.get_room_by_code("ÜNÏ") == r
+
+
+def test_a_literal_backslash_u0000_is_text_not_a_nul(store):
+    # Only a real NUL is refused; the six characters \u0000 are ordinary text.
+    settings = {"path": "C:\\u0000dir", "two": "\\\\u0000"}
+    p = store.create_player("alice", settings=settings)
+    assert store.get_player(p.id).settings == settings
