@@ -348,7 +348,10 @@ class GameRecording:
                 changes["score"] = after.scores[pos]
             if changes:
                 seat_changes.append((pid, changes))
-        round_id = uuid.uuid5(game_id, f"round:{before.round}")
+        # Only deals and actions that settle something touch the round's row
+        # (uuid5 hashes: not worth paying on every play).
+        round_id = (uuid.uuid5(game_id, f"round:{before.round}")
+                    if outcome.events or action["type"] == "deal" else None)
         round_insert = round_update = room_changes = None
         if action["type"] == "deal" and not before.dealt and before.multiplier == 1:
             round_insert = {"id": round_id, "game_id": game_id, "round_number": before.round,

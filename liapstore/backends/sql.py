@@ -270,36 +270,45 @@ class SqlStore(Store):
 
     def _hot_update(self, table, changes, key_columns, key_values, also="", counters=False):
         """An UPDATE; with ``counters``, values may be Add/AtLeast changes."""
-        columns = tuple(changes)
-        shape = ("hot-update", table, columns, key_columns, also,
-                 tuple(type(x) for x in changes.values()) if counters else None)
+        shape = ("hot-update", table, tuple(changes), key_columns, also,
+                 tuple(map(type, changes.values())) if counters else None)
         cached = self._sql_cache.get(shape)
         if cached is None:
             q, p = _quote, self.db.param
-            sets = ", ".join(_set_clause(c, changes[c], p, self.greatest) for c in columns)
+            sets = ", ".join(_set_clause(c, x, p, self.greatest) for c, x in changes.items())
             conds = " AND ".join(f"{q(c)} = {p}" for c in key_columns)
+            transforms = self._transforms(table, tuple(changes) + key_columns)
+            if counters:
+                transforms = tuple((i, _plain) for i in range(len(changes))) + transforms
             cached = self._sql_cache[shape] = (
-                f"UPDATE {q(table)} SET {sets} WHERE {conds}{also}",
-                self._hot_encoders_for(table, columns), self._hot_encoders_for(table, key_columns))
-        sql, encoders, key_encoders = cached
-        values = [_plain(x) for x in changes.values()] if counters else changes.values()
-        return sql, _encoded(encoders, values) + _encoded(key_encoders, key_values)
+                f"UPDATE {q(table)} SET {sets} WHERE {conds}{also}", transforms)
+        sql, transforms = cached
+        params = [*changes.values(), *key_values]
+        for i, encode in transforms:
+            if params[i] is not None:
+                params[i] = encode(params[i])
+        return sql, params
 
     def _hot_insert(self, table, row):
-        columns = tuple(row)
-        shape = ("hot-insert", table, columns)
+        shape = ("hot-insert", table, tuple(row))
         cached = self._sql_cache.get(shape)
         if cached is None:
             q, p = _quote, self.db.param
             cached = self._sql_cache[shape] = (
-                f"INSERT INTO {q(table)} ({', '.join(q(c) for c in columns)}) "
-                f"VALUES ({', '.join([p] * len(columns))})", self._hot_encoders_for(table, columns))
-        sql, encoders = cached
-        return sql, _encoded(encoders, row.values())
+                f"INSERT INTO {q(table)} ({', '.join(q(c) for c in row)}) "
+                f"VALUES ({', '.join([p] * len(row))})", self._transforms(table, tuple(row)))
+        sql, transforms = cached
+        params = list(row.values())
+        for i, encode in transforms:
+            if params[i] is not None:
+                params[i] = encode(params[i])
+        return sql, params
 
-    def _hot_encoders_for(self, table, columns):
+    def _transforms(self, table, columns):
+        """(parameter index, encoder) of the columns whose values need encoding."""
         fields = BY_TABLE[table]._meta.columns
-        return tuple(self.hot_encoders.get(fields[c].field_type) for c in columns)
+        return tuple((i, self.hot_encoders[fields[c].field_type]) for i, c in enumerate(columns)
+                     if fields[c].field_type in self.hot_encoders)
 
     def _prepared_insert(self, table, row):
         model, columns = BY_TABLE[table], tuple(row)
@@ -314,8 +323,8 @@ class SqlStore(Store):
         return sql, [fields[c].db_value(row[c]) for c in columns]
 
 
-def _encoded(encoders, values):
-    return [x if f is None or x is None else f(x) for f, x in zip(encoders, values)]
+def _first(pair):
+    return pair[0]
 
 
 def _plain(value):
