@@ -12,11 +12,14 @@ recovery, replay) lives in ``liapstore/games.py``, a mixin of this class.
 """
 import hashlib
 import secrets
+import threading
 import uuid
 from contextlib import contextmanager
 from datetime import timedelta
 from . import paging, validate as v
 from .errors import Conflict, InvalidInput, NotFound
+from .achievements import Achievements
+from .friends import Friends
 from .games import GameRecording, StateCache
 from .records import (AnalyticsEvent, AuditEntry, Connection, LeaderboardEntry, Player, Room,
                       Session, from_row)
@@ -26,10 +29,11 @@ from .urls import redact
 _UNSET = object()
 
 TABLES = ("players", "rooms", "games", "game_players", "rounds", "turns", "player_actions",
-          "active_connections", "player_sessions", "analytics_events", "audit_log")
+          "active_connections", "player_sessions", "analytics_events", "audit_log",
+          "friendships", "player_achievements")
 
 
-class Store(GameRecording):
+class Store(GameRecording, Friends, Achievements):
     """A liapstore database. Open one with ``liapstore.connect(url)``.
 
     A Store is safe to share between threads. Close it with ``close()`` or use
@@ -44,6 +48,9 @@ class Store(GameRecording):
     def __init__(self, url):
         self.url = url
         self._state_cache = StateCache()
+        # Per thread: the callbacks waiting for the outermost commit (None
+        # outside a transaction). See transaction() and _after_commit().
+        self._tx = threading.local()
 
     # -- life cycle ----------------------------------------------------------
 
@@ -141,9 +148,15 @@ class Store(GameRecording):
         return from_row(Player, self._update_one("players", "id", v.uuid_(player_id, "player_id"),
                                                  changes))
 
-    def list_players(self, *, active=None, limit=50, after=None):
-        """Players ordered by username, one page at a time (``Page``)."""
+    def list_players(self, *, active=None, viewer=None, limit=50, after=None):
+        """Players ordered by username, one page at a time (``Page``).
+
+        ``viewer``: the player the list is for; players who blocked them are
+        left out (see ``block``).
+        """
         where = [] if active is None else [("is_active", "=", v.boolean(active, "active"))]
+        if viewer is not None:
+            where.append(("id", "not in", list(self._blockers_of(v.uuid_(viewer, "viewer")))))
         return self._page("players", where, ("username",), limit, after, Player)
 
     # -- rooms ---------------------------------------------------------------
@@ -341,9 +354,46 @@ class Store(GameRecording):
 
     @contextmanager
     def transaction(self):
-        """Group several writes atomically: all of them happen or none does."""
-        raise NotImplementedError
-        yield  # pragma: no cover
+        """Group several writes atomically: all of them happen or none does.
+
+        Transactions nest: an inner block that fails rolls back only its own
+        writes (a savepoint), and the caller may catch its error and go on.
+        Whatever the store keeps or emits because of a write (the cached game
+        state today, cache entries and events as they come) takes effect only
+        after the outermost block commits, and is dropped if it rolls back.
+        """
+        tx = self._tx
+        outer = getattr(tx, "after_commit", None) is None
+        if outer:
+            tx.after_commit = []
+        mark = len(tx.after_commit)
+        try:
+            with self._transaction():
+                yield
+        except BaseException:
+            # The block's writes are gone, so is what they would have published.
+            del tx.after_commit[mark:]
+            if outer:
+                tx.after_commit = None
+            raise
+        if outer:
+            callbacks, tx.after_commit = tx.after_commit, None
+            for callback in callbacks:
+                callback()
+
+    def _after_commit(self, callback):
+        """Run ``callback`` once the outermost transaction commits (now, if
+        none is open); never if it rolls back.
+
+        peewee has commit callbacks of its own, but they outlive a rolled-back
+        savepoint and the memory backend has none; this one works the same on
+        every backend.
+        """
+        pending = getattr(self._tx, "after_commit", None)
+        if pending is None:
+            callback()
+        else:
+            pending.append(callback)
 
     def _get(self, table, column, value):
         rows = self._select(table, [(column, "=", value)], (), limit=1)
@@ -373,7 +423,7 @@ class Store(GameRecording):
     # -- what each backend provides ---------------------------------------------
     # Rows are dicts of Python values (UUID, aware datetime, dict/list for JSON).
     # ``where`` is a list of (column, op, value) with op one of
-    # = != < <= > >= in; ``order_by`` a tuple of columns, ascending;
+    # = != < <= > >= in, not in; ``order_by`` a tuple of columns, ascending;
     # ``after`` a tuple of the order_by values of the last row already seen.
 
     def _insert(self, table, row):
@@ -395,6 +445,13 @@ class Store(GameRecording):
 
     def _count(self, table):
         raise NotImplementedError
+
+    @contextmanager
+    def _transaction(self):
+        """One database transaction, or a savepoint inside an open one. The
+        public ``transaction()`` wraps it with the after-commit bookkeeping."""
+        raise NotImplementedError
+        yield  # pragma: no cover
 
     def _search_rooms(self, words, limit):
         raise NotImplementedError

@@ -17,20 +17,24 @@ from peewee import AutoField, ForeignKeyField
 
 from ..errors import Conflict, InvalidInput, NotFound
 from ..schema import migrations
-from ..schema.constraints import GAME_PHASES, ROOM_STATUSES, SEAT_POSITIONS, USERNAME_PATTERN
+from ..schema.constraints import (FRIENDSHIP_STATUSES, GAME_PHASES, ROOM_STATUSES, SEAT_POSITIONS,
+                                  USERNAME_PATTERN)
 from ..schema.models import MODELS
 from ..store import Store
 from ..updates import Add, AtLeast
 from ..validate import now
 
 _OPS = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
-        ">": operator.gt, ">=": operator.ge, "in": lambda a, b: a in b}
+        ">": operator.gt, ">=": operator.ge, "in": lambda a, b: a in b,
+        "not in": lambda a, b: a not in b}
 
 _CHECKS = {
     "players": lambda r: bool(USERNAME_PATTERN.fullmatch(r["username"])),
     "rooms": lambda r: r["status"] in ROOM_STATUSES,
     "games": lambda r: r["current_phase"] in GAME_PHASES,
     "game_players": lambda r: r["position"] in SEAT_POSITIONS,
+    "friendships": lambda r: r["status"] in FRIENDSHIP_STATUSES and r["player_id"] != r["friend_id"],
+    "player_achievements": lambda r: r["progress"] >= 0,
 }
 
 
@@ -117,7 +121,7 @@ class MemoryStore(Store):
         return latest, latest
 
     @contextmanager
-    def transaction(self):
+    def _transaction(self):
         # One lock serialises writers, as SQLite does. The undo log restores
         # every change of a failed transaction (or of a failed nested block,
         # like a savepoint).
@@ -139,7 +143,7 @@ class MemoryStore(Store):
     # -- primitives -------------------------------------------------------------------
 
     def _insert(self, table, row):
-        with self.transaction():
+        with self._transaction():
             t = self._tables[table]
             row = {c: copy.deepcopy(row[c]) if c in row else _default(f)
                    for c, f in t.fields.items()}
@@ -167,7 +171,7 @@ class MemoryStore(Store):
             return [copy.deepcopy(r) for r in rows[:limit]]
 
     def _update(self, table, where, changes):
-        with self.transaction():
+        with self._transaction():
             t = self._tables[table]
             count = 0
             for key in t.candidates(where):
@@ -190,7 +194,7 @@ class MemoryStore(Store):
             return count
 
     def _delete(self, table, where):
-        with self.transaction():
+        with self._transaction():
             t = self._tables[table]
             doomed = [k for k in t.candidates(where) if _matches(t.rows[k], where)]
             for key in doomed:

@@ -23,8 +23,14 @@ from ..games import StaleVersion
 from ..schema.fields import json_text_unsorted
 from ..schema.models import BY_TABLE, Room
 from ..urls import redact
+from .driver_errors import classify_postgres
 from .pgpool import PipeliningDatabase
 from .sql import SqlStore, _first, _plain, _quote, _set_clause
+
+try:
+    from psycopg import Error as _PsycopgError
+except ImportError:  # The postgres extra is not installed; _open says so.
+    _PsycopgError = None
 
 # Any constant will do, as long as every liapstore process uses the same one.
 _MIGRATION_LOCK_KEY = 0x6C6961707374  # "liapst"
@@ -36,6 +42,8 @@ class PostgresStore(SqlStore):
     greatest = "GREATEST"
     pooled = True
     failed_statement_aborts_transaction = True
+    classify = staticmethod(classify_postgres)
+    driver_exceptions = (_PsycopgError,) if _PsycopgError else ()
 
     def _open(self, params):
         params.setdefault("max_connections", 20)
@@ -50,8 +58,9 @@ class PostgresStore(SqlStore):
 
     def migrate(self):
         applied = super().migrate()
-        # Every connect() runs this, which keeps the window of analytics
-        # partitions moving even for deployments that never run maintain().
+        # Explicit migrations keep the window of monthly analytics partitions
+        # moving; so does maintain(). connect() runs neither when the schema
+        # is up to date: the DEFAULT partition takes any row meanwhile.
         self._ensure_partitions()
         return applied
 
@@ -75,12 +84,14 @@ class PostgresStore(SqlStore):
 
     def _ensure_partitions(self):
         # Last month through twelve months ahead; existing ones are skipped.
+        # Under the migration lock, so that two processes never race to
+        # create the same partition.
         with self.translate_errors(), self.db.atomic():
+            self._lock_for_migration()
             cursor = self.db.execute_sql(
                 "SELECT liapstore_ensure_analytics_partitions("
                 "(now() AT TIME ZONE 'UTC')::date - 31, 14)")
             return cursor.fetchone()[0]
-
 
     # -- the hot path: one recorded action, one statement ----------------------------------
 

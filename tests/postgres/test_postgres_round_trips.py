@@ -100,19 +100,19 @@ def test_each_action_takes_two_round_trips(single, figures):
             f"({sum(per_action) / len(actions):.2f} per action)")
 
 
-def test_actions_inside_a_transaction_take_one_round_trip_each(single):
-    """In a caller's transaction, BEGIN goes with the first action's
-    statement, each action's savepoint with its statement (and its RELEASE
-    with the next one), and COMMIT comes once at the end."""
+def test_writes_inside_a_transaction_take_one_round_trip_each(single):
+    """In a caller's transaction each write runs in a savepoint of its own
+    (so that a caller can catch its Conflict and go on): BEGIN and the
+    savepoint travel with the write's statement, the RELEASE with the next
+    one, and COMMIT comes once at the end: one round trip per write, not
+    three."""
     store, conn = single
-    _, game = _start(store)
-    actions = [a for _, _, a, _ in bots.play_game(SEED)][:5]
     with counting(conn) as n:
         with store.transaction():
-            for seq, action in enumerate(actions, 1):
-                store.record_action(game.id, seq, action)
-    assert n[0] == len(actions) + 1
-    assert store.get_game(game.id).version == len(actions)
+            for i in range(5):
+                store.create_player(f"batch-{i}")
+    assert n[0] == 5 + 1
+    assert len(store.list_players()) == 5
 
 
 def test_a_transaction_with_no_statement_sends_nothing(single):
@@ -143,6 +143,29 @@ def test_a_failing_first_statement_rolls_the_transaction_back(single):
             store.create_player("taken")
     assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     assert [p.username for p in store.list_players()] == ["taken"]
+
+
+def test_nested_blocks_roll_back_only_their_own_writes(single):
+    """Savepoints whose SAVEPOINT travelled with a later statement, or was
+    never sent at all, still roll back exactly their own block."""
+    store, conn = single
+    with store.transaction():
+        store.create_player("outer")
+        with pytest.raises(ZeroDivisionError):
+            with store.transaction():
+                store.create_player("inner")
+                1 / 0
+        with pytest.raises(ZeroDivisionError):
+            with store.transaction():
+                1 / 0  # nothing written: the savepoint is never sent
+        with store.transaction():
+            with store.transaction():
+                store.create_player("nested")
+        with pytest.raises(liapstore.Conflict):
+            store.create_player("outer")
+        store.create_player("after")
+    assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    assert sorted(p.username for p in store.list_players()) == ["after", "nested", "outer"]
 
 
 def _rows(store_url):
