@@ -12,8 +12,9 @@ records at most about a thousand actions a second.
 
 Recording an action costs two round trips to the server: BEGIN travels with
 the transaction's first statement (``pgpool.PipeliningDatabase``), that
-statement writes every row of the action (``_write_step``), and COMMIT
-follows.
+statement writes every row of the action (``_write_step_rows``), and COMMIT
+follows. The action that ends a game also counts the players' achievements,
+which reads and writes a few more rows.
 """
 import peewee
 from peewee import SQL
@@ -99,7 +100,7 @@ class PostgresStore(SqlStore):
     #: keeps keys in an order of its own, so only JSON needs encoding here.
     hot_encoders = {"JSONB": json_text_unsorted}
 
-    def _write_step(self, step):
+    def _write_step_rows(self, step):
         # One statement writes every row of the action. The version-checked
         # UPDATE of the game is a CTE ("g") that every other write reads from
         # (FROM g), so when the game is not at the expected version, or is

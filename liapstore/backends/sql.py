@@ -273,6 +273,16 @@ class SqlStore(Store):
     hot_encoders = {"UUID": str, "TIMESTAMPTZ": utc_text, "JSONB": json_text}
 
     def _write_step(self, step):
+        self._write_step_rows(step)
+        if step.player_stats:
+            # After the statistics updates, which lock the players' rows (as
+            # GameRecording._write_results does).
+            self._award_achievements(step.game_id, step.players, step.game_changes["winner_id"],
+                                     step.game_changes["ended_at"])
+
+    def _write_step_rows(self, step):
+        """Write the Step's rows; StaleVersion if the game is not at the
+        expected version (or is over), in which case nothing is written."""
         # Every row of the action goes out through the driver's connection
         # with SQL text cached per shape (table, columns): building peewee
         # queries, or even going through peewee's execute_sql, costs more
