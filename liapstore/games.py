@@ -436,6 +436,12 @@ class GameRecording:
             self._update("rooms", [("id", "=", step.room_changes[0])], step.room_changes[1])
         for player_id, changes in step.player_stats:
             self._update("players", [("id", "=", player_id)], changes)
+        self._after_step_rows(step)
+
+    def _after_step_rows(self, step):
+        """What a Step sets off once its rows are written, in the same
+        transaction. Every backend's ``_write_step`` ends with it (the SQL
+        backends write the rows their own way, see backends/sql.py)."""
         if step.player_stats:
             # After the statistics updates, which lock the players' rows.
             self._award_achievements(step.game_id, step.players, step.game_changes["winner_id"],

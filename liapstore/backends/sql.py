@@ -274,11 +274,7 @@ class SqlStore(Store):
 
     def _write_step(self, step):
         self._write_step_rows(step)
-        if step.player_stats:
-            # After the statistics updates, which lock the players' rows (as
-            # GameRecording._write_results does).
-            self._award_achievements(step.game_id, step.players, step.game_changes["winner_id"],
-                                     step.game_changes["ended_at"])
+        self._after_step_rows(step)
 
     def _write_step_rows(self, step):
         """Write the Step's rows; StaleVersion if the game is not at the
