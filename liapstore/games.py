@@ -10,6 +10,7 @@ status, the players' statistics). The server never records results itself,
 so the log and the results cannot disagree unless the data is corrupted,
 which ``verify_game`` detects.
 """
+import functools
 import json
 import threading
 import uuid
@@ -368,9 +369,8 @@ class GameRecording:
                 changes["score"] = after.scores[pos]
             if changes:
                 seat_changes.append((pid, changes))
-        # Only deals and actions that settle something touch the round's row
-        # (uuid5 hashes: not worth paying on every play).
-        round_id = (uuid.uuid5(game_id, f"round:{before.round}")
+        # Only deals and actions that settle something touch the round's row.
+        round_id = (_round_id(game_id, before.round)
                     if outcome.events or action["type"] == "deal" else None)
         round_insert = round_update = room_changes = None
         if action["type"] == "deal" and not before.dealt and before.multiplier == 1:
@@ -446,6 +446,13 @@ class GameRecording:
             # After the statistics updates, which lock the players' rows.
             self._award_achievements(step.game_id, step.players, step.game_changes["winner_id"],
                                      step.game_changes["ended_at"])
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _round_id(game_id, round_number):
+    """A round's id, derived from its game's (the same in every process).
+    Memoised: a uuid5 is a SHA-1, and a round's turns all need its id."""
+    return uuid.uuid5(game_id, f"round:{round_number}")
 
 
 def _without_type(event):
