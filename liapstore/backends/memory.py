@@ -11,13 +11,17 @@ Nothing survives the process: ``durable = False``.
 import copy
 import operator
 import threading
+import uuid
 from contextlib import contextmanager
+from datetime import datetime
 
 from peewee import AutoField, ForeignKeyField
 
+from .. import textsearch
 from ..errors import Conflict, InvalidInput, NotFound
 from ..schema import migrations
 from ..schema.constraints import GAME_PHASES, ROOM_STATUSES, SEAT_POSITIONS, USERNAME_PATTERN
+from ..schema.fields import utc_text
 from ..schema.models import MODELS
 from ..store import Store
 from ..updates import Add, AtLeast
@@ -201,9 +205,9 @@ class MemoryStore(Store):
         return len(self._tables[table].rows)
 
     def _search_rooms(self, words, limit):
-        wanted = {w.lower() for w in words}
+        wanted = set(words)
         hits = [r for r in self._select("rooms", [], ("created_at", "id"))
-                if wanted <= set("".join(c if c.isalnum() else " " for c in r["name"].lower()).split())]
+                if wanted <= set(textsearch.words(r["name"]))]
         return hits[:limit]
 
     def _leaderboard_rows(self, rank_column, limit):
@@ -280,4 +284,7 @@ def _default(field):
 
 
 def _jsonable(data):
-    return {k: (str(x) if hasattr(x, "isoformat") or hasattr(x, "hex") else x) for k, x in data.items()}
+    # The payload the SQL triggers write: ids as canonical text, times as
+    # fixed-width UTC text, booleans and JSON as they are.
+    return {k: utc_text(x) if isinstance(x, datetime) else str(x) if isinstance(x, uuid.UUID)
+            else x for k, x in data.items()}

@@ -28,6 +28,7 @@ class PostgresStore(SqlStore):
     dialect = "postgres"
     greatest = "GREATEST"
     pooled = True
+    materialized_leaderboard = True
     failed_statement_aborts_transaction = True
 
     def _open(self, params):
@@ -54,9 +55,10 @@ class PostgresStore(SqlStore):
         self.db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK_KEY,))
 
     def _search_rooms(self, words, limit):
-        # The expression matches idx_rooms_name_search, so the GIN index serves it.
+        # The expression matches idx_rooms_name_search, so the GIN index serves
+        # it; the query's words go through the same function as the names.
         query = (Room.select()
-                 .where(SQL("to_tsvector('english', name) @@ plainto_tsquery('english', %s)",
+                 .where(SQL("liapstore_name_words(name) @> liapstore_name_words(%s)",
                             [" ".join(words)]))
                  .order_by(Room.created_at, Room.id).limit(limit))
         with self.translate_errors():

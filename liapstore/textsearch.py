@@ -1,0 +1,38 @@
+"""The one rule for matching room names, shared by every backend.
+
+A name and a query are split into *words* the same way: the text is
+lower-cased (Unicode lowercase, as ``str.lower`` and ICU do), then each
+maximal run of letters (Unicode categories L*) and decimal digits (Nd) is a
+word; everything else separates words (spaces, punctuation, symbols, ``_``,
+combining marks). A room matches when every word of the query is one of the
+words of its name, in any order.
+
+There is no stemming and there are no stop words ("game" does not find
+"Games", "the friday" needs a "the"), and diacritics count ("cafe" does not
+find "Café"; "CAFÉ" does). Text is compared as stored, without Unicode
+normalization, so an "é" typed as "e" plus a combining accent is the word
+"e" followed by a separator.
+
+The SQL backends apply the same rule in the database so that an index
+serves the search: PostgreSQL with ``liapstore_name_words()`` (ICU's
+lowercase and ``[[:alnum:]]``, whatever the database's locale), SQLite with
+an FTS5 ``unicode61`` tokenizer limited to the categories ``L* Nd``, without
+diacritic removal. schema/README.md lists the few characters on which the
+databases' case rules differ from Python's.
+"""
+import unicodedata
+
+
+def words(text):
+    """The words of ``text`` under the rule above, in order (duplicates kept)."""
+    out, current = [], []
+    for ch in text.lower():
+        category = unicodedata.category(ch)
+        if category[0] == "L" or category == "Nd":
+            current.append(ch)
+        elif current:
+            out.append("".join(current))
+            current = []
+    if current:
+        out.append("".join(current))
+    return out
