@@ -3,25 +3,15 @@
 Each backend writes, for every insert and update of a player, the whole row
 without the e-mail columns: ids as canonical text, timestamps as fixed-width
 UTC text ('2026-01-02 03:04:05.000006+00:00'), booleans as JSON booleans,
-settings as JSON. (Deletes, which the Store never does, are covered against
-the SQL triggers in tests/sql/test_sql_audit.py.)
+settings as JSON. A delete logs the row as it was (the Store never deletes a
+player; the test uses the backends' ``_delete`` table primitive, which the
+SQL triggers and the memory backend both audit).
 """
-from contract.contract_support import SHORT, record, script, start
-from liapstore.schema.fields import utc_text
+from contract.contract_support import SHORT, audit_payload as payload, record, script, start
 from liapstore.schema.models import Player as PlayerModel
 
 # The audited columns: every column of players except the e-mail ones.
 AUDITED = {f.column_name for f in PlayerModel._meta.sorted_fields} - {"email", "email_encrypted"}
-
-
-def payload(player):
-    """What the audit log must hold for ``player`` as it now is."""
-    return {"id": str(player.id), "username": player.username,
-            "display_name": player.display_name, "created_at": utc_text(player.created_at),
-            "last_seen": utc_text(player.last_seen), "is_active": player.is_active,
-            "games_played": player.games_played, "games_won": player.games_won,
-            "total_score": player.total_score, "highest_score": player.highest_score,
-            "settings": player.settings}
 
 
 def test_audit_payload_is_the_whole_row_in_one_form(store):
@@ -52,3 +42,13 @@ def test_audit_follows_statistics_updated_by_games(store):
         last[e.changed_data["id"]] = e.changed_data
     assert last == {str(pid): payload(p) for pid, p in players.items()}
     assert all(p.games_played == 1 for p in players.values())
+
+
+def test_audit_of_a_deleted_player_is_the_row_as_it_was(store):
+    keep = store.create_player("keeper")
+    gone = store.update_player(store.create_player("leaver", settings={"a": 1}).id,
+                               is_active=False)
+    assert store._delete("players", [("id", "=", gone.id)]) == 1
+    last = store.list_audit_log(table_name="players").items[-1]
+    assert (last.operation, last.changed_data) == ("DELETE", payload(gone))
+    assert store.get_player(keep.id) == keep

@@ -96,8 +96,11 @@ def test_upgrade_from_0002_rebuilds_the_search_index_and_the_audit_triggers(back
         friday = old.create_room("FRI", "Friday Night Games", created_by=alice.id)
         cafe = old.create_room("CAF", "Café Crème")
         assert [r.id for r in old.search_rooms("cafe")] == [cafe.id]
-        [entry] = old.list_audit_log().items
+        old.create_player("bob")
+        entry, dropped = old.list_audit_log().items
         assert entry.changed_data["is_active"] == 1 and "created_at" not in entry.changed_data
+        # The newest audit row gone: its id must still never be handed out again.
+        old.db.execute_sql("DELETE FROM audit_log WHERE id = ?", (dropped.id,))
 
     with liapstore.connect(url) as s:
         assert s.schema_version() == (LATEST, LATEST)
@@ -115,6 +118,7 @@ def test_upgrade_from_0002_rebuilds_the_search_index_and_the_audit_triggers(back
         s.update_player(alice.id, display_name="Alice")
         old_entry, new_entry = s.list_audit_log().items
         assert old_entry == entry
+        assert new_entry.id > dropped.id
         assert new_entry.changed_data["is_active"] is True
         assert new_entry.changed_data["created_at"] == utc_text(s.get_player(alice.id).created_at)
         assert s.migrate() == []

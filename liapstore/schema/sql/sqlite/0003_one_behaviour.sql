@@ -33,6 +33,26 @@ END;
 DROP TRIGGER audit_players_insert;
 DROP TRIGGER audit_players_update;
 DROP TRIGGER audit_players_delete;
+
+-- audit_log.changed_data gets the json_valid() CHECK that every other JSON
+-- column has (0001 left it out; tests/sql/test_schema_checks.py noticed).
+-- SQLite adds a CHECK only by rebuilding the table; ids and the
+-- AUTOINCREMENT counter are kept, so no id is ever handed out twice.
+CREATE TABLE audit_log_new (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    table_name VARCHAR(50) NOT NULL,
+    operation VARCHAR(10) NOT NULL,
+    user_id TEXT,
+    changed_data JSON CHECK (changed_data IS NULL OR json_valid(changed_data)),
+    timestamp TEXT NOT NULL,
+    ip_address TEXT
+);
+INSERT INTO audit_log_new (id, table_name, operation, user_id, changed_data, timestamp, ip_address)
+    SELECT id, table_name, operation, user_id, changed_data, timestamp, ip_address FROM audit_log;
+DELETE FROM sqlite_sequence WHERE name = 'audit_log_new';
+INSERT INTO sqlite_sequence (name, seq) SELECT 'audit_log_new', seq FROM sqlite_sequence WHERE name = 'audit_log';
+DROP TABLE audit_log;
+ALTER TABLE audit_log_new RENAME TO audit_log;
 CREATE TRIGGER audit_players_insert AFTER INSERT ON players BEGIN
     INSERT INTO audit_log (table_name, operation, changed_data, timestamp)
     VALUES ('players', 'INSERT', json_object(
