@@ -210,7 +210,7 @@ class Store(GameRecording):
         Whole words, case-insensitive, in any order; no stemming, no stop
         words, diacritics count (the rule of ``liapstore/textsearch.py``, the
         same on every backend)."""
-        words = textsearch.words(v.text(query, "query", max_length=200))
+        words = textsearch.split(v.text(query, "query", max_length=200))
         if not words:
             raise InvalidInput("query must contain at least one letter or digit")
         return [from_row(Room, r) for r in self._search_rooms(words, v.limit(limit))]
@@ -407,6 +407,9 @@ class Store(GameRecording):
         raise NotImplementedError
 
     def _search_rooms(self, words, limit):
+        """Rooms whose name holds every one of ``words`` (the query split by
+        ``textsearch.split``, case kept: the backend lower-cases them as it
+        does names), oldest first, at most ``limit``."""
         raise NotImplementedError
 
     def _leaderboard_rows(self, rank_column, limit):

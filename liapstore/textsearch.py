@@ -25,8 +25,18 @@ import unicodedata
 
 def words(text):
     """The words of ``text`` under the rule above, in order (duplicates kept)."""
+    return split(text.lower())
+
+
+def split(text):
+    """The runs of letters and digits in ``text``, case kept.
+
+    The store hands a query to the backends split but not lower-cased, so
+    that each one lower-cases it as it lower-cases the names it indexed
+    (the database's own rules, which differ from Python's on a few
+    characters: see schema/README.md)."""
     out, current = [], []
-    for ch in text.lower():
+    for ch in text:
         category = unicodedata.category(ch)
         if category[0] == "L" or category == "Nd":
             current.append(ch)

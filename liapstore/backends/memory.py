@@ -198,7 +198,7 @@ class MemoryStore(Store):
         return len(self._tables[table].rows)
 
     def _search_rooms(self, words, limit):
-        wanted = set(words)
+        wanted = set(textsearch.words(" ".join(words)))
         hits = [r for r in self._select("rooms", [], ("created_at", "id"))
                 if wanted <= set(textsearch.words(r["name"]))]
         return hits[:limit]

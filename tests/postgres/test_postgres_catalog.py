@@ -424,3 +424,19 @@ def test_name_words_ignore_the_database_locale(backend, postgres_admin_url):
                 assert [r.id for r in s.search_rooms(query)] == [room.id], query
     finally:
         drop_database(postgres_admin_url, name)
+
+
+def test_search_case_folding_is_memorys(backend, new_postgres_url):
+    """ICU's lowercase is Python's, including the two cases where SQLite's
+    unicode61 differs (tests/sqlite/test_sqlite_database.py)."""
+    names = {"TR": "İstanbul Gecesi", "GR": "ΟΔΟΣ"}
+    queries = ("İstanbul", "istanbul", "i stanbul", "ΟΔΟΣ", "οδος", "οδοσ")
+    found = {}
+    for url in (new_postgres_url(), "memory://"):
+        with liapstore.connect(url) as s:
+            for code, name in names.items():
+                s.create_room(code, name)
+            found[url] = {q: [r.room_code for r in s.search_rooms(q)] for q in queries}
+    pg, memory = found.values()
+    assert pg == memory == {"İstanbul": ["TR"], "istanbul": [], "i stanbul": ["TR"],
+                            "ΟΔΟΣ": ["GR"], "οδος": ["GR"], "οδοσ": []}
