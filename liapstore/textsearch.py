@@ -10,8 +10,10 @@ words of its name, in any order.
 There is no stemming and there are no stop words ("game" does not find
 "Games", "the friday" needs a "the"), and diacritics count ("cafe" does not
 find "Café"; "CAFÉ" does). Text is compared as stored, without Unicode
-normalization, so an "é" typed as "e" plus a combining accent is the word
-"e" followed by a separator.
+normalization: an "é" written as "e" plus a combining accent (NFD) ends the
+word at the accent, so "Cafe\u0301" holds the word "cafe" (on SQLite the
+accent stays inside the word instead; schema/README.md). Names in NFC, the
+form keyboards produce, behave the same everywhere.
 
 The SQL backends apply the same rule in the database so that an index
 serves the search: PostgreSQL with ``liapstore_name_words()`` (ICU's

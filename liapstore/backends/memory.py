@@ -31,7 +31,6 @@ _OPS = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le
         ">": operator.gt, ">=": operator.ge, "in": lambda a, b: a in b}
 
 
-
 class _Table:
     """One table's rows plus what the models say about its keys."""
 
