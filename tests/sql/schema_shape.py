@@ -1,5 +1,5 @@
 """A table's shape (primary key, nullability, defaults, uniqueness, foreign
-keys with their ON DELETE rule), read from a peewee model or from a
+keys with their ON DELETE rule, VARCHAR lengths), read from a peewee model or from a
 database's catalog, and the differences between two shapes.
 
 The models are what the memory backend enforces and what queries assume;
@@ -7,9 +7,10 @@ the catalog is what the hand-written SQL of each dialect built. The drift
 test (test_schema_drift.py) compares the two after migrating a fresh
 database, on SQLite and on PostgreSQL.
 """
+import re
 from dataclasses import dataclass, field
 
-from peewee import ForeignKeyField
+from peewee import CharField, ForeignKeyField
 
 from liapstore.schema.models import key_columns
 
@@ -30,6 +31,7 @@ class Shape:
     # Columns whose database default is not a constant (now(), a sequence):
     # not compared, since the models state no such default.
     opaque_defaults: set = field(default_factory=set)
+    lengths: dict = field(default_factory=dict)   # VARCHAR column -> its length
 
 
 def from_model(model):
@@ -52,6 +54,7 @@ def from_model(model):
         foreign_keys={(f.column_name, f.rel_model._meta.table_name, f.rel_field.column_name,
                        (f.on_delete or "NO ACTION").upper())
                       for f in fields if isinstance(f, ForeignKeyField)},
+        lengths={f.column_name: f.max_length for f in fields if isinstance(f, CharField)},
     )
 
 
@@ -106,14 +109,20 @@ def _sqlite(db, table):
         if ref_column is None:  # REFERENCES t without a column: t's primary key
             ref_column = next(r[1] for r in _rows(db, f'PRAGMA table_info("{ref}")') if r[5])
         foreign_keys.add((column, ref, ref_column, on_delete.upper()))
+    lengths = {}
+    for _, name, kind, *_ in info:
+        m = re.fullmatch(r"VARCHAR\((\d+)\)", kind.upper())
+        if m:
+            lengths[name] = int(m.group(1))
     shape = Shape(columns={r[1] for r in info}, primary_key=key, nullable=nullable, defaults={},
-                  unique=unique - {key}, foreign_keys=foreign_keys)
+                  unique=unique - {key}, foreign_keys=foreign_keys, lengths=lengths)
     return shape, {r[1]: r[4] for r in info if r[4] is not None}
 
 
 def _postgres(db, table):
     columns = _rows(db, """
-        SELECT a.attname, a.attnotnull, pg_get_expr(d.adbin, d.adrelid)
+        SELECT a.attname, a.attnotnull, pg_get_expr(d.adbin, d.adrelid),
+               CASE WHEN a.atttypid = 'varchar'::regtype THEN a.atttypmod - 4 END
         FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
         WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped""", (table,))
     if not columns:
@@ -146,9 +155,10 @@ def _postgres(db, table):
               AND cardinality(c.conkey) = 1 AND c.conparentid = 0""", (table,)):
         foreign_keys.add((column, ref, ref_column, _PG_DELETE_RULES[rule]))
     shape = Shape(columns={c for c, *_ in columns}, primary_key=tuple(key or ()),
-                  nullable={c for c, notnull, _ in columns if not notnull}, defaults={},
-                  unique=unique - {tuple(key or ())}, foreign_keys=foreign_keys)
-    return shape, {c: default for c, _, default in columns if default is not None}
+                  nullable={c for c, notnull, *_ in columns if not notnull}, defaults={},
+                  unique=unique - {tuple(key or ())}, foreign_keys=foreign_keys,
+                  lengths={c: n for c, *_, n in columns if n is not None})
+    return shape, {c: default for c, _, default, _ in columns if default is not None}
 
 
 def differences(table, models, database):
@@ -171,6 +181,10 @@ def differences(table, models, database):
         elif (type(value), value) != (type(database.defaults[column]), database.defaults[column]):
             out.append(f"{table}.{column}: default {value!r} in the models, "
                        f"{database.defaults[column]!r} in the database")
+    for column in sorted(set(models.lengths) | set(database.lengths)):
+        says, has = models.lengths.get(column), database.lengths.get(column)
+        if says != has:
+            out.append(f"{table}.{column}: VARCHAR({says}) in the models, VARCHAR({has}) in the database")
     for columns in sorted(models.unique - database.unique):
         out.append(f"{table}: unique {columns} in the models, not in the database")
     for columns in sorted(database.unique - models.unique):

@@ -1,7 +1,7 @@
 """The peewee models agree with the hand-written SQL of both dialects, after
 migrating a fresh database: columns (playhouse.schema_diff), and primary
-keys, nullability, defaults, uniqueness and foreign keys with their ON DELETE
-rule, read from the catalogs (PRAGMA table_info / index_list /
+keys, nullability, defaults, uniqueness, foreign keys with their ON DELETE
+rule and VARCHAR lengths, read from the catalogs (PRAGMA table_info / index_list /
 foreign_key_list on SQLite, pg_catalog on PostgreSQL).
 
 The memory backend takes keys, uniqueness, references and defaults from the
@@ -13,7 +13,8 @@ import pytest
 from peewee import BooleanField, CharField, ForeignKeyField, IntegerField
 from playhouse.schema_diff import diff_models
 
-from liapstore.schema.models import MODELS, GamePlayer, Player, Room
+from liapstore.schema.constraints import MAX_LENGTHS
+from liapstore.schema.models import BY_TABLE, MODELS, GamePlayer, Player, Room
 from schema_shape import drift
 
 pytestmark = pytest.mark.backends("sqlite", "postgres")
@@ -54,6 +55,7 @@ def _altered_models():
     """Copies of some models, each changed the way a careless edit would."""
     class AlteredPlayer(Player):
         email = CharField(max_length=255, null=False)          # was nullable and unique
+        display_name = CharField(max_length=120)               # was 100
         is_active = BooleanField(default=False)                # was True
         games_played = IntegerField(default="0")               # a string, not 0
 
@@ -85,6 +87,7 @@ def test_an_altered_model_is_noticed(store):
     models = [altered.get(m._meta.table_name, m) for m in MODELS]
     assert sorted(drift(store.db, store.dialect, models)) == sorted(KNOWN[store.dialect] + [
         "players.email: NOT NULL in the models, nullable in the database",
+        "players.display_name: VARCHAR(120) in the models, VARCHAR(100) in the database",
         "players.is_active: default False in the models, True in the database",
         "players.games_played: default '0' in the models, 0 in the database",
         "players: unique ('email',) in the database, not in the models",
@@ -146,3 +149,18 @@ def test_an_altered_database_is_noticed(store):
     assert sorted(drift(store.db, store.dialect, MODELS)) == sorted(
         KNOWN[store.dialect] + ALTERED_DATABASE_DRIFT)
 
+
+
+def test_python_length_limits_are_the_columns_lengths():
+    """constraints.MAX_LENGTHS (what validation enforces, and all SQLite
+    enforces) agrees with the models' VARCHAR lengths, which the drift test
+    holds to the SQL."""
+    columns = {"display_name": "players.display_name", "email": "players.email",
+               "room_code": "rooms.room_code", "room_name": "rooms.name",
+               "action_type": "player_actions.action_type",
+               "event_type": "analytics_events.event_type"}
+    # user_agent is TEXT in the schema; the limit is the library's own.
+    assert set(MAX_LENGTHS) == set(columns) | {"user_agent"}
+    for name, where in columns.items():
+        table, column = where.split(".")
+        assert BY_TABLE[table]._meta.columns[column].max_length == MAX_LENGTHS[name], name
