@@ -411,12 +411,12 @@ def test_room_search_is_served_by_its_index(backend, catalog):
 def test_name_words_ignore_the_database_locale(backend, postgres_admin_url):
     """ICU lowercases and classifies letters even in a database whose
     LC_CTYPE is "C" (where lower() would touch ASCII only)."""
-    from support.servers import drop_database
+    from support.servers import database_url, drop_database
     name = f"liapstore_c_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' "
                       "LC_COLLATE 'C' LC_CTYPE 'C'")
-    url = postgres_admin_url.rsplit("/", 1)[0] + "/" + name
+    url = database_url(postgres_admin_url, name)
     try:
         with liapstore.connect(url) as s:
             room = s.create_room("CAF", "CAFÉ МОСКВА—ΟΔΟΣ")
