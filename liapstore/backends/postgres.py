@@ -178,7 +178,7 @@ class PostgresStore(SqlStore):
                 body = (f"INSERT INTO {q} ({', '.join(_quote(c) for c in columns)}) "
                         f"SELECT {', '.join(f'%s::{_cast(fields[c])}' for c in columns)}{source}")
             else:
-                sets = ", ".join(_set_clause(c, values[c], f"%s::{_cast(fields[c])}", "GREATEST", q)
+                sets = ", ".join(_set_clause(c, values[c], f"%s::{_cast(fields[c])}", self.greatest, q)
                                  for c in columns)
                 conds = " AND ".join(f"{q}.{_quote(c)} = %s::{_cast(fields[c])}"
                                      for c in key_columns)
