@@ -131,6 +131,8 @@ class GameRecording:
         ``GameState``; it becomes the game's first logged action (type
         ``import``), so replay and verification start from it. The room
         becomes 'playing'. Continue with sequence number ``game.version + 1``.
+        A finished state (GAME_OVER) is stored as a finished game with its
+        result, and the room becomes 'finished'.
         """
         if not isinstance(state, rules.GameState):
             raise InvalidInput("state must be a liapstore.game.rules.GameState")
@@ -138,15 +140,16 @@ class GameRecording:
             state = rules.GameState.from_dict(v.json_object(state.to_dict(), "state"))
         except ValueError as e:
             raise InvalidInput(f"inconsistent game state: {e}") from None
-        if state.phase == "GAME_OVER":
-            raise InvalidInput("a finished game has nothing left to record; import running games only")
+        # A game that already ended elsewhere is stored finished, with the
+        # result its state holds, so the room's history keeps it.
+        events = () if state.phase != "GAME_OVER" else (_imported_end(state),)
         with self.transaction():
             game = self.start_game(room_id, players, bots=bots, winning_score=state.winning_score,
                                    max_rounds=state.max_rounds)
             fresh = self._state_cache.discard(game.id)
-            imported = rules.Outcome(state, ())
+            imported = rules.Outcome(state, events)
             step = self._step(fresh, 1, {"type": "import", "state": state.to_dict()}, imported)
-            if state.dealt or state.multiplier > 1:
+            if (state.dealt or state.multiplier > 1) and not events:
                 # The round under way needs its row, which a deal would have made.
                 self._insert("rounds", {
                     "id": uuid.uuid5(game.id, f"round:{state.round}"), "game_id": game.id,
@@ -409,6 +412,12 @@ class GameRecording:
             self._update("rooms", [("id", "=", step.room_changes[0])], step.room_changes[1])
         for player_id, changes in step.player_stats:
             self._update("players", [("id", "=", player_id)], changes)
+
+
+def _imported_end(state):
+    """The game_over event of a game imported already finished."""
+    return {"type": "game_over", "winner": state.winner, "totals": list(state.scores),
+            "rounds": state.round}
 
 
 def _without_type(event):
