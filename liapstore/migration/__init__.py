@@ -30,7 +30,7 @@ from typing import Optional
 
 from ..errors import InvalidInput, NotFound
 from ..game import rules
-from .common import RoomSnapshot
+from .common import Reader, RoomSnapshot
 from .sketch import SketchAdapter
 from .tui import TuiBackendAdapter
 
@@ -100,7 +100,7 @@ class DataMigrator:
 
     def read(self, room_manager):
         """Every room as a RoomSnapshot, read without writing anything."""
-        return (self.adapter or adapter_for(room_manager)).read(room_manager)
+        return _checked((self.adapter or adapter_for(room_manager)).read(room_manager))
 
     def migrate_active_games(self, room_manager, *, dry_run=False):
         """Move every room and its game, if any; return a MigrationReport.
@@ -110,7 +110,7 @@ class DataMigrator:
         """
         adapter = self.adapter or adapter_for(room_manager)
         report = MigrationReport(dry_run=dry_run, shape=adapter.shape)
-        for snap in adapter.read(room_manager):
+        for snap in _checked(adapter.read(room_manager)):
             try:
                 self.store.get_room_by_code(snap.code)
                 report.entries.append(RoomReport(snap.code, "skipped", "already in the store",
@@ -154,6 +154,19 @@ class DataMigrator:
         if room is not None:
             base = f"{base[:30]}-{re.sub(r'[^a-zA-Z0-9_-]', '_', room)[:19]}"
         return self.store.get_or_create_player(base[:50].ljust(3, "_"), name[:100])
+
+
+def _checked(snaps):
+    """The snapshots, once what the store will refuse is refused up front."""
+    for snap in snaps:
+        r = Reader(snap.code)
+        if not isinstance(snap.code, str) or not snap.code:
+            r.fail("room id", "must be a non-empty string")
+        if not isinstance(snap.name, str) or not snap.name:
+            r.fail("name", f"must be a non-empty string, not {snap.name!r}")
+        if not isinstance(snap.is_public, bool):
+            r.fail("is_public", f"must be true or false, not {snap.is_public!r}")
+    return snaps
 
 
 def _describe(snap):

@@ -83,6 +83,11 @@ def test_sketch_shape_errors_name_the_room_and_attribute(store):
     manager.game_state_machines["ROOM77"].game.current_turn_plays = [(9, ["SOLDIER_RED"])]
     with pytest.raises(InvalidInput, match="room 'ROOM77'.*game.current_turn_plays"):
         DataMigrator(store).migrate_active_games(manager)
+    manager = sample_server(seed=8)
+    manager.rooms["ROOM77"].is_public = "yes"
+    with pytest.raises(InvalidInput, match="room 'ROOM77'.*is_public"):
+        DataMigrator(store).migrate_active_games(manager)
+    assert store.status()["rows"]["rooms"] == 0
 
 
 @pytest.fixture

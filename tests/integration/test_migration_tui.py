@@ -9,6 +9,8 @@ engine's state at that point, and that the game then plays to its end and
 verifies.
 """
 import copy
+import os
+import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -398,3 +400,13 @@ def test_the_stand_in_is_left_unchanged_by_a_failed_read(store):
     with pytest.raises(InvalidInput):
         DataMigrator(store).migrate_active_games(manager)
     assert snapshot(manager) == before
+
+
+def test_the_example_migrates_a_live_server_and_finishes_every_game(tmp_path):
+    example = Path(__file__).parents[2] / "examples" / "migrate_room_manager.py"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    out = subprocess.run([sys.executable, str(example), f"sqlite:///{tmp_path / 'x.db'}"],
+                         capture_output=True, text=True, env=env, timeout=600, check=True).stdout
+    assert "7 rooms moved, 0 skipped (tui-backend)" in out
+    assert out.count("verify -> intact") == 6 and "verify -> [" not in out
+    assert "second run: moved []" in out
