@@ -30,7 +30,7 @@ from typing import Optional
 
 from ..errors import InvalidInput, NotFound
 from ..game import rules
-from .common import Reader, RoomSnapshot
+from .common import Reader, RoomSnapshot, show
 from .sketch import SketchAdapter
 from .tui import TuiBackendAdapter
 
@@ -163,9 +163,9 @@ def _checked(snaps):
         if not isinstance(snap.code, str) or not snap.code:
             r.fail("room id", "must be a non-empty string")
         if not isinstance(snap.name, str) or not snap.name:
-            r.fail("name", f"must be a non-empty string, not {snap.name!r}")
+            r.fail("name", f"must be a non-empty string, not {show(snap.name)}")
         if not isinstance(snap.is_public, bool):
-            r.fail("is_public", f"must be true or false, not {snap.is_public!r}")
+            r.fail("is_public", f"must be true or false, not {show(snap.is_public)}")
     return snaps
 
 

@@ -38,15 +38,25 @@ class RoomSnapshot:
 _MISSING = object()
 
 
+def show(value):
+    """A short repr of a live value, even one whose __repr__ fails."""
+    try:
+        text = repr(value)
+    except Exception:
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 class Reader:
     """Reads a live object's attributes for one room, failing with its name."""
 
     def __init__(self, room):
-        self.room = room
+        self.room = room  # None while reading the room manager itself
 
     def fail(self, path, problem):
         """Raise InvalidInput naming the room and the attribute path."""
-        raise InvalidInput(f"room {self.room!r}: {path} {problem}")
+        where = "" if self.room is None else f"room {show(self.room)}: "
+        raise InvalidInput(f"{where}{path} {problem}")
 
     def attr(self, obj, name, path, default=_MISSING):
         """``obj.name``; a missing attribute fails unless a default is given."""
@@ -62,7 +72,7 @@ class Reader:
     def integer(self, value, path, low=None):
         """``value`` as an int (not a bool), at least ``low`` if given."""
         if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(path, f"must be an integer, not {value!r}")
+            self.fail(path, f"must be an integer, not {show(value)}")
         if low is not None and value < low:
             self.fail(path, f"must be at least {low}, not {value}")
         return value
@@ -71,7 +81,7 @@ class Reader:
         """A player name: a non-empty string (a player object gives its name)."""
         value = getattr(value, "name", value)
         if not isinstance(value, str) or not value:
-            self.fail(path, f"must be a player name, not {value!r}")
+            self.fail(path, f"must be a player name, not {show(value)}")
         return value
 
     def items(self, value, path, kinds=(list, tuple, set, frozenset)):
@@ -91,7 +101,7 @@ class Reader:
         """The piece kind ("GENERAL_RED") of a kind string or a piece object."""
         kind = piece if isinstance(piece, str) else getattr(piece, "kind", None)
         if not isinstance(kind, str) or kind not in rules.POINTS:
-            self.fail(path, f"is not a piece: {piece!r}")
+            self.fail(path, f"is not a piece: {show(piece)}")
         return kind
 
     def kinds(self, pieces, path):
@@ -102,7 +112,7 @@ class Reader:
         """The seat of player ``name`` (a name or player object) among ``names``."""
         name = self.name(name, path)
         if name not in names:
-            self.fail(path, f"names {name!r}, who has no seat in this game")
+            self.fail(path, f"names {show(name)}, who has no seat in this game")
         return names.index(name)
 
     def check(self, state, what="the game"):

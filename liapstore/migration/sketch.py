@@ -21,7 +21,7 @@ That document's ``RoomManager`` keeps everything in dicts keyed by room code
 from dataclasses import replace
 
 from ..game import rules
-from .common import Reader, RoomSnapshot, weak_order
+from .common import Reader, RoomSnapshot, show, weak_order
 
 _PHASES = {"PREPARATION": "PREPARATION", "ROUND_START": "PREPARATION",
            "DECLARATION": "DECLARATION", "TURN": "TURN", "TURN_RESULTS": "TURN",
@@ -40,7 +40,7 @@ class SketchAdapter:
 
     def read(self, manager):
         """A RoomSnapshot per room, in the manager's order; reads only."""
-        top = Reader("*")
+        top = Reader(None)
         rooms = top.mapping(top.attr(manager, "rooms", "room_manager.rooms"), "room_manager.rooms")
         members = top.mapping(top.attr(manager, "room_players", "room_manager.room_players", {}),
                               "room_manager.room_players")
@@ -63,8 +63,8 @@ class SketchAdapter:
         current = r.attr(machine, "current_state", "game_state_machine.current_state")
         phase = r.attr(current, "phase", "game_state_machine.current_state.phase")
         phase = getattr(phase, "value", phase)
-        if phase not in _PHASES:
-            r.fail("game_state_machine.current_state.phase", f"is not a phase: {phase!r}")
+        if not isinstance(phase, str) or phase not in _PHASES:
+            r.fail("game_state_machine.current_state.phase", f"is not a phase: {show(phase)}")
         snap.phase = phase
         game = r.attr(machine, "game", "game_state_machine.game")
         players = r.items(r.attr(game, "players", "game.players"), "game.players", (list, tuple))
@@ -89,7 +89,7 @@ def _state(r, game, players, phase):
         if value is None:
             return None
         if isinstance(value, bool) or value not in range(4):
-            r.fail(f"game.{name}", f"must be a seat 0-3, not {value!r}")
+            r.fail(f"game.{name}", f"must be a seat 0-3, not {show(value)}")
         return value
 
     def each(attr, *default, low=None, optional=False):
@@ -146,8 +146,8 @@ def _pairs(r, plays, path):
     pairs = []
     for i, play in enumerate(r.items(plays, path, (list, tuple))):
         if not isinstance(play, (list, tuple)) or len(play) != 2:
-            r.fail(f"{path}[{i}]", f"must be a (seat, pieces) pair, not {play!r}")
+            r.fail(f"{path}[{i}]", f"must be a (seat, pieces) pair, not {show(play)}")
         if isinstance(play[0], bool) or play[0] not in range(4):
-            r.fail(f"{path}[{i}]", f"names no seat 0-3: {play[0]!r}")
+            r.fail(f"{path}[{i}]", f"names no seat 0-3: {show(play[0])}")
         pairs.append(play)
     return pairs

@@ -43,7 +43,7 @@ What it reads, and where that server keeps it:
 from dataclasses import replace
 
 from ..game import rules
-from .common import Reader, RoomSnapshot, weak_order, zero_streak_before
+from .common import Reader, RoomSnapshot, show, weak_order, zero_streak_before
 
 _PHASES = ("waiting", "preparation", "round_start", "declaration", "turn", "turn_results",
            "scoring", "game_over")
@@ -61,9 +61,9 @@ class TuiBackendAdapter:
 
     def read(self, manager):
         """A RoomSnapshot per room, in the manager's order; reads only."""
-        rooms = Reader("*").attr(manager, "rooms", "room_manager.rooms")
+        rooms = Reader(None).attr(manager, "rooms", "room_manager.rooms")
         if not isinstance(rooms, dict):
-            Reader("*").fail("room_manager.rooms", "must be a dict of room id -> room")
+            Reader(None).fail("room_manager.rooms", "must be a dict of room id -> room")
         return [self.read_room(code, room) for code, room in list(rooms.items())]
 
     def read_room(self, code, room):
@@ -83,8 +83,8 @@ class TuiBackendAdapter:
             return snap
         phase = r.attr(machine, "current_phase", "game_state_machine.current_phase")
         phase = getattr(phase, "value", phase)
-        if phase not in _PHASES:
-            r.fail("game_state_machine.current_phase", f"is not a phase of this server: {phase!r}")
+        if not isinstance(phase, str) or phase not in _PHASES:
+            r.fail("game_state_machine.current_phase", f"is not a phase of this server: {show(phase)}")
         snap.phase = phase
         if phase != "waiting":
             snap.seats, snap.bots, snap.state = _Game(r, machine, phase).read()
@@ -183,7 +183,7 @@ class _Game:
                                       "preparation.redeal_decisions").items():
             seat = self.r.seat(self.names, name, "preparation.redeal_decisions")
             if not isinstance(accept, bool) or seat not in weak:
-                r.fail("preparation.redeal_decisions", f"holds {name!r}: {accept!r}, "
+                r.fail("preparation.redeal_decisions", f"holds {show(name)}: {show(accept)}, "
                        "which is no weak player's accept or decline")
             decisions[seat] = accept
         truly_weak = {s for s in range(4) if rules.is_weak(state.hands[s])}

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from dataclasses import replace
+from enum import Enum
 from pathlib import Path
 
 import pytest
@@ -410,3 +411,68 @@ def test_the_example_migrates_a_live_server_and_finishes_every_game(tmp_path):
     assert "7 rooms moved, 0 skipped (tui-backend)" in out
     assert out.count("verify -> intact") == 6 and "verify -> [" not in out
     assert "second run: moved []" in out
+
+
+def _reachable(obj, path="manager", seen=None):
+    """(container, key, path) for every attribute, dict entry and list item."""
+    seen = set() if seen is None else seen
+    # Enum members are shared by every copy: spoiling one would spoil them all.
+    if id(obj) in seen or isinstance(obj, (str, int, float, bool, type(None), Enum)):
+        return
+    seen.add(id(obj))
+    if isinstance(obj, dict):
+        children = [(k, obj[k], f"{path}[{k!r}]") for k in list(obj)]
+    elif isinstance(obj, list):
+        children = [(i, x, f"{path}[{i}]") for i, x in enumerate(obj)]
+    elif hasattr(obj, "__dict__"):
+        children = [(k, x, f"{path}.{k}") for k, x in vars(obj).items()]
+    else:
+        return
+    for key, child, where in children:
+        yield obj, key, where
+        yield from _reachable(child, where, seen)
+
+
+SPOILERS = {"None": None, "a string": "x", "a list": [], "a dict": {}, "-1": -1, "1.5": 1.5,
+            "an object": object(), "deleted": "delete"}
+
+
+@pytest.mark.parametrize("phase", ["prep", "decl", "turn", "pause", "score", "sketch"])
+def test_any_spoiled_attribute_gives_invalid_input_naming_the_room(phase):
+    if phase == "sketch":  # DATABASE_SCHEMA.md's shape, a game in its turn phase
+        from room_manager import RoomManager, running_game
+        original = RoomManager()
+        original.add_room("R1", "table", "Ann", ["Ann", "Ben", "Bot 1", "Bot 2"])
+        original.game_state_machines["R1"], _ = running_game(["Ann", "Ben", "Bot 1", "Bot 2"], "x", 25)
+        return _spoil_each(original)
+    stop, script = {
+        "prep": (lambda t: True, [tui.weak_deal()]),
+        "decl": (in_phase(GamePhase.DECLARATION, lambda t: t.state.declarations.count(None) == 2), ()),
+        "turn": (in_phase(GamePhase.TURN, lambda t: len(t.state.plays) == 2), ()),
+        "pause": (PAUSE, ()),
+        "score": (ROUND_OVER, ()),
+    }[phase]
+    original, table = table_in("R1", stop, script, seed=phase)
+    if phase == "score":
+        table.advance()
+    _spoil_each(original)
+
+
+def _spoil_each(original):
+    count = len(list(_reachable(original)))
+    for index in range(count):
+        for spoiler in SPOILERS.values():
+            manager = copy.deepcopy(original)
+            obj, key, where = list(_reachable(manager))[index]
+            if spoiler == "delete":
+                obj.pop(key) if isinstance(obj, (dict, list)) else delattr(obj, key)
+            elif isinstance(obj, (dict, list)):
+                obj[key] = spoiler
+            else:
+                setattr(obj, key, spoiler)
+            try:
+                DataMigrator(None).read(manager)
+            except InvalidInput as e:
+                # Only the manager's own dicts, spoiled, have no room to name.
+                assert "room 'R1'" in str(e) or where.count(".") == 1 and (
+                    "room_manager." in str(e) or "neither" in str(e)), (where, e)
