@@ -40,6 +40,7 @@ What it reads, and where that server keeps it:
   (name -> {'final_score': ...}) say whether the round's score is already in
   the totals; the engine scores the round itself and must agree.
 """
+from collections import Counter
 from dataclasses import replace
 
 from ..game import rules
@@ -168,12 +169,12 @@ class _Game:
             # A redeal dealt these hands: its accepter starts the round.
             accepter = self.r.seat(self.names, requester or self.g("round_starter"),
                                    "preparation.redeal_requester")
-        state = replace(base, redeal_starter=accepter,
-                              last_turn_winner=self.previous_winner(), zero_streak=self.counters)
+        state = replace(base, redeal_starter=accepter, last_turn_winner=self.previous_winner(),
+                        zero_streak=self.counters)
         if not any(self.hands):
             return state
-        if sum(map(len, self.hands)) != len(rules.DECK) or any(self.captured):
-            r.fail("game.players[].hand", "must hold the full deal during preparation")
+        if Counter(p for h in self.hands for p in h) != Counter(rules.DECK) or any(self.captured):
+            r.fail("game.players[].hand", "must hold the 32 pieces, just dealt, during preparation")
         state = replace(state, dealt=True, hands=tuple(rules.sort_hand(h) for h in self.hands))
         weak = {self.r.seat(self.names, n, "preparation.weak_players")
                 for n in r.items(r.attr(prep, "weak_players", "preparation.weak_players"),
@@ -186,6 +187,12 @@ class _Game:
                 r.fail("preparation.redeal_decisions", f"holds {show(name)}: {show(accept)}, "
                        "which is no weak player's accept or decline")
             decisions[seat] = accept
+        awaiting = {self.r.seat(self.names, n, "preparation.weak_players_awaiting")
+                    for n in r.items(r.attr(prep, "weak_players_awaiting",
+                                            "preparation.weak_players_awaiting"),
+                                     "preparation.weak_players_awaiting")}
+        if awaiting != weak - set(decisions):
+            r.fail("preparation.weak_players_awaiting", "is not the weak players yet to decide")
         truly_weak = {s for s in range(4) if rules.is_weak(state.hands[s])}
         if weak and weak != truly_weak:
             r.fail("preparation.weak_players", "does not match the weak hands dealt")
@@ -269,6 +276,10 @@ class _Game:
             r.fail("turn.turn_plays", f"must list the 4 plays of a completed turn, not {len(plays)}")
         if not complete and len(plays) == 4:
             r.fail("turn.turn_complete", "is false with all 4 plays made")
+        if plays and not (rules.play_type(plays[0][1]) and
+                          all(len(p) == len(plays[0][1]) for _, p in plays)):
+            r.fail("turn.turn_plays", "does not start with a valid play followed by plays "
+                   "of as many pieces")
         lead = plays[0][0] if plays else self.seat_of("current_turn_starter",
                                                         r.attr(ts, "current_turn_starter",
                                                                "turn.current_turn_starter"))

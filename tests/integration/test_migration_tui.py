@@ -358,12 +358,19 @@ BAD = {
                               "game.round_starter"),
     "play by a stranger": (_turning, lambda t: t.st(GamePhase.TURN).turn_plays.update(
         {"Ghost": {"pieces": []}}), "turn.turn_plays"),
+    "a lead that is no play": (_turning, lambda t: next(iter(t.st(GamePhase.TURN).turn_plays.values()))
+                               .update(pieces=[tui.Piece("SOLDIER_RED"), tui.Piece("CANNON_BLACK")]),
+                               "turn.turn_plays"),
     "plays not a dict": (_turning, lambda t: setattr(t.st(GamePhase.TURN), "turn_plays", [1, 2]),
                          "turn.turn_plays"),
     "weak player unknown": (_preparing, lambda t: t.st(GamePhase.PREPARATION).weak_players.add("Ghost"),
                             "preparation.weak_players"),
     "decision by a strong hand": (_preparing, lambda t: t.st(GamePhase.PREPARATION).redeal_decisions.update(
         {"Ann": False}), "preparation.redeal_decisions"),
+    "decided yet awaited": (_preparing, lambda t: t.st(GamePhase.PREPARATION).redeal_decisions.update(
+        {"Bot 2": False}), "preparation.weak_players_awaiting"),
+    "two red generals": (_preparing, lambda t: t.player(1).hand.__setitem__(0, tui.Piece("GENERAL_RED")),
+                         "game.players[].hand"),
     "three players": (_declaring, lambda t: t.game.players.pop(), "game.players"),
     "multiplier 1.5": (_declaring, lambda t: setattr(t.game, "redeal_multiplier", 1.5),
                        "game.redeal_multiplier"),
