@@ -13,7 +13,10 @@ that migrator. It reads the server through an adapter, one per shape:
 fits (or takes one), reads every room first, then writes each room in its own
 transaction and returns a ``MigrationReport`` saying per room what moved and
 what was skipped and why; ``dry_run=True`` reads and reports without writing.
-The live objects are only read: nothing is changed, paused or locked.
+The live objects are only read: nothing is changed, paused or locked. Call it
+on the server's event-loop thread (the objects change only between awaits
+there) so each room is read whole; from another thread, a room caught in the
+middle of a change fails the consistency checks rather than moving half-changed.
 
 Each game is stored with its exact rules-engine state (``Store.import_game``),
 whatever phase it is in, so it continues in liapstore with the same next
@@ -143,17 +146,22 @@ class DataMigrator:
                                       bots=[i for i, n in enumerate(snap.seats) if n in snap.bots])
 
     def _player(self, name, room=None):
-        """The stored player for a server's name, created on first sight.
+        """The stored player for a server's name, created on first sight."""
+        return self.store.get_or_create_player(_username(name, room), name[:100])
 
-        Names may hold spaces or other characters usernames may not; the
-        username replaces those with '_' and the display name keeps the
-        name. A bot's username carries its room (``room``), because servers
-        reuse default bot names ("Bot 3") in every room.
-        """
-        base = re.sub(r"[^a-zA-Z0-9_-]", "_", name)
-        if room is not None:
-            base = f"{base[:30]}-{re.sub(r'[^a-zA-Z0-9_-]', '_', room)[:19]}"
-        return self.store.get_or_create_player(base[:50].ljust(3, "_"), name[:100])
+
+def _username(name, room=None):
+    """The username a server's player name is stored under.
+
+    Names may hold spaces or other characters usernames may not; the
+    username replaces those with '_' (the display name keeps the name). A
+    bot's username carries its room (``room``), because servers reuse default
+    bot names ("Bot 3") in every room.
+    """
+    base = re.sub(r"[^a-zA-Z0-9_-]", "_", name)
+    if room is not None:
+        base = f"{base[:30]}-{re.sub(r'[^a-zA-Z0-9_-]', '_', room)[:19]}"
+    return base[:50].ljust(3, "_")
 
 
 def _checked(snaps):
@@ -166,6 +174,9 @@ def _checked(snaps):
             r.fail("name", f"must be a non-empty string, not {show(snap.name)}")
         if not isinstance(snap.is_public, bool):
             r.fail("is_public", f"must be true or false, not {show(snap.is_public)}")
+        users = {_username(n, snap.code if n in snap.bots else None) for n in snap.seats}
+        if snap.seats and len(users) != 4:
+            r.fail("game.players", f"names {snap.seats} become the same stored username twice")
     return snaps
 
 
