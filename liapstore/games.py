@@ -132,7 +132,8 @@ class GameRecording:
         ``import``), so replay and verification start from it. The room
         becomes 'playing'. Continue with sequence number ``game.version + 1``.
         A finished state (GAME_OVER) is stored as a finished game with its
-        result, and the room becomes 'finished'.
+        result, counted in the players' statistics as a game ended here
+        would be, and the room becomes 'finished'.
         """
         if not isinstance(state, rules.GameState):
             raise InvalidInput("state must be a liapstore.game.rules.GameState")

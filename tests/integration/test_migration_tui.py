@@ -487,3 +487,16 @@ def _spoil_each(original):
                 # Only the manager's own dicts, spoiled, have no room to name.
                 assert "room 'R1'" in str(e) or where.count(".") == 1 and (
                     "room_manager." in str(e) or "neither" in str(e)), (where, e)
+
+
+def test_round_start_migrates_as_the_declarations_about_to_begin(store):
+    # After preparation the server shows the round's starter (round_start)
+    # before its declaration state is set up.
+    manager, table = table_in("START", in_phase(GamePhase.DECLARATION,
+                                                lambda t: t.state.round == 2 and
+                                                t.state.declarations.count(None) == 4), seed="rs")
+    table.st(GamePhase.DECLARATION).phase_data = {}
+    table.machine.enter(GamePhase.ROUND_START)
+    _, saved = migrate_one(store, manager, "START")
+    assert saved.state == table.state and rules.expected(saved.state).kind == "declare"
+    finish_and_verify(store, saved)
