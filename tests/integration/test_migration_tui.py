@@ -255,6 +255,9 @@ def test_a_finished_game_is_stored_finished(store):
     assert [s.score for s in saved.seats] == [p.score for p in table.game.players]
     assert report.entries[0].detail.startswith("finished game")
     assert store.verify_game(saved.game.id) == []
+    stats = [store.get_player(s.player_id) for s in saved.seats]
+    assert [p.games_played for p in stats] == [1] * 4
+    assert [p.total_score for p in stats] == [p.score for p in table.game.players]
 
 
 def test_a_waiting_room_moves_without_a_game(store):
