@@ -39,7 +39,7 @@ class SqlStore(Store):
         try:
             params = parse_url(url, unquote_password=True, unquote_user=True)
         except ValueError as e:
-            raise InvalidInput(f"malformed URL {redact(url)!r}: {e}") from None
+            raise InvalidInput(f"malformed URL {redact(url)!r}: {redact(str(e), url)}") from None
         params.update(options)
         self.db = self._open(params)
         # The migrations read the dialect off the database object, since
@@ -108,7 +108,9 @@ class SqlStore(Store):
             raise InvalidInput(f"the database rejected a value: {_first_line(e)}") from e
 
     def _unavailable(self, e):
-        return StorageUnavailable(f"{redact(self.url)}: {_first_line(e)}")
+        # A driver may echo part of the connection string (libpq does, for a
+        # malformed one): its message is redacted with the URL's secrets too.
+        return StorageUnavailable(f"{redact(self.url)}: {redact(_first_line(e), self.url)}")
 
     @contextmanager
     def transaction(self):
