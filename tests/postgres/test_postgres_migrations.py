@@ -9,7 +9,7 @@ from playhouse.migrations import Runner
 import liapstore
 from liapstore.game import rules
 from liapstore.schema import migrations
-from contract.contract_support import SHORT, record, script
+from liapstore.testing.support import SHORT, record, script
 
 pytestmark = pytest.mark.backends("postgres")
 

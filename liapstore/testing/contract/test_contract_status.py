@@ -3,7 +3,7 @@ import pytest
 
 import liapstore
 from liapstore.schema import migrations
-from contract.contract_support import SHORT, play_recorded, rows
+from liapstore.testing.support import SHORT, play_recorded, rows
 
 TABLES = {"players", "rooms", "games", "game_players", "rounds", "turns", "player_actions",
           "active_connections", "player_sessions", "analytics_events", "audit_log"}
@@ -64,7 +64,7 @@ def test_repr_and_context_manager(store_url):
         s.create_player("alice")
 
 
-@pytest.mark.backends("sqlite", "postgres")
+@pytest.mark.durable
 def test_data_survives_reopening(store_url):
     with liapstore.connect(store_url) as s:
         assert s.durable is True
@@ -88,7 +88,7 @@ def test_data_survives_reopening(store_url):
         assert s.migrate() == []
 
 
-@pytest.mark.backends("sqlite", "postgres")
+@pytest.mark.durable
 def test_two_stores_on_one_database_see_each_other(store_url):
     with liapstore.connect(store_url) as a, liapstore.connect(store_url) as b:
         p = a.create_player("alice")
@@ -100,7 +100,7 @@ def test_two_stores_on_one_database_see_each_other(store_url):
         assert b.verify_game(game.id) == []
 
 
-@pytest.mark.backends("sqlite", "postgres")
+@pytest.mark.durable
 def test_a_failed_transaction_is_not_durable(store_url):
     class Boom(Exception):
         pass
