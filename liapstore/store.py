@@ -2,10 +2,11 @@
 
 Every public method is implemented once, in this class, on top of a handful of
 table primitives (``_insert``, ``_select``, ``_update``, ``_delete``, ...)
-that each backend provides. Input is checked here, before any I/O, so every
-backend rejects the same calls with the same ``InvalidInput``; uniqueness and
-references are checked by the backend (by the database for SQL, in Python for
-memory) and surface as ``Conflict`` / ``NotFound`` on all of them.
+that each backend provides, as ``liapstore/backend.py`` (the backend contract)
+describes. Input is checked here, before any I/O, so every backend rejects the
+same calls with the same ``InvalidInput``; uniqueness and references are
+checked by the backend (by the database for SQL, in Python for memory) and
+surface as ``Conflict`` / ``NotFound`` on all of them.
 
 The game-recording half of the interface (``start_game``, ``record_action``,
 recovery, replay) lives in ``liapstore/games.py``, a mixin of this class.
@@ -13,9 +14,11 @@ recovery, replay) lives in ``liapstore/games.py``, a mixin of this class.
 import hashlib
 import secrets
 import uuid
+from abc import abstractmethod
 from contextlib import contextmanager
 from datetime import timedelta
 from . import paging, validate as v
+from .backend import Backend
 from .errors import Conflict, InvalidInput, NotFound
 from .games import GameRecording, StateCache
 from .records import (AnalyticsEvent, AuditEntry, Connection, LeaderboardEntry, Player, Room,
@@ -29,17 +32,12 @@ TABLES = ("players", "rooms", "games", "game_players", "rounds", "turns", "playe
           "active_connections", "player_sessions", "analytics_events", "audit_log")
 
 
-class Store(GameRecording):
+class Store(GameRecording, Backend):
     """A liapstore database. Open one with ``liapstore.connect(url)``.
 
     A Store is safe to share between threads. Close it with ``close()`` or use
     it as a context manager.
     """
-
-    #: Short backend name shown by ``status()`` and the CLI.
-    backend = "abstract"
-    #: Whether acknowledged writes survive a crash of the process.
-    durable = False
 
     def __init__(self, url):
         self.url = url
@@ -59,6 +57,7 @@ class Store(GameRecording):
     def __repr__(self):
         return f"<{type(self).__name__} {redact(self.url)}>"
 
+    @abstractmethod
     def migrate(self):
         """Bring the schema up to date; return the names of the steps applied.
 
@@ -67,6 +66,7 @@ class Store(GameRecording):
         """
         raise NotImplementedError
 
+    @abstractmethod
     def schema_version(self):
         """``(applied, latest)``: migration steps applied here, and known to this liapstore."""
         raise NotImplementedError
@@ -339,6 +339,7 @@ class Store(GameRecording):
 
     # -- helpers shared by every backend -------------------------------------------
 
+    @abstractmethod
     @contextmanager
     def transaction(self):
         """Group several writes atomically: all of them happen or none does."""
@@ -369,42 +370,6 @@ class Store(GameRecording):
             raise InvalidInput(f"cursor {after!r} does not belong to this listing")
         rows = self._select(table, where, order_by, after=key, limit=limit + 1)
         return paging.page(rows, listing, order_by, limit, lambda r: from_row(record, r))
-
-    # -- what each backend provides ---------------------------------------------
-    # Rows are dicts of Python values (UUID, aware datetime, dict/list for JSON).
-    # ``where`` is a list of (column, op, value) with op one of
-    # = != < <= > >= in; ``order_by`` a tuple of columns, ascending;
-    # ``after`` a tuple of the order_by values of the last row already seen.
-
-    def _insert(self, table, row):
-        """Insert ``row``; return it as stored (with any generated id).
-        Duplicate unique key: Conflict. Missing referenced row: NotFound."""
-        raise NotImplementedError
-
-    def _select(self, table, where, order_by, after=None, limit=None):
-        """Rows of ``table`` matching every condition, in ``order_by`` order."""
-        raise NotImplementedError
-
-    def _update(self, table, where, changes):
-        """Set ``changes`` (values may be Add/AtLeast) on matching rows; return the count."""
-        raise NotImplementedError
-
-    def _delete(self, table, where):
-        """Delete matching rows (cascading as the schema says); return the count."""
-        raise NotImplementedError
-
-    def _count(self, table):
-        raise NotImplementedError
-
-    def _search_rooms(self, words, limit):
-        raise NotImplementedError
-
-    def _leaderboard_rows(self, rank_column, limit):
-        raise NotImplementedError
-
-    def _ensure_partitions(self):
-        """Create analytics partitions ahead of time where the backend has them."""
-        return 0
 
 
 def _new_id():
