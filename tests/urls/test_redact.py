@@ -113,7 +113,8 @@ def test_connection_errors_hide_the_password(url):
 
 
 @pytest.mark.parametrize("url", ["postgresql://u:hunter2@h:notaport/db",
-                                 "nosuch://u:hunter2@h/db", "nosuch://u:p@ss@hunter2@h/db"])
+                                 "nosuch://u:hunter2@h/db", "nosuch://u:p@ss@hunter2@h/db",
+                                 "host=h password=hunter2 dbname=d"])
 def test_malformed_url_errors_hide_the_password(url):
     with pytest.raises(InvalidInput) as info:
         liapstore.connect(url)
