@@ -44,10 +44,11 @@ storage cannot be reached or used. A failed write changes nothing.
 
 Transactions
 ------------
-``transaction()`` groups writes: all happen or none does. Nested
-``transaction()`` blocks act like savepoints: a failed inner block undoes
-only its own writes, and the caller may catch its error and carry on. Every
-primitive that writes runs atomically on its own when no transaction is open.
+``_transaction()`` groups writes: all happen or none does. Nested blocks act
+like savepoints: a failed inner block undoes only its own writes, and the
+caller may catch its error and carry on. Every primitive that writes runs
+atomically on its own when no transaction is open. Store's public
+``transaction()`` is built on it; a backend does not override that one.
 """
 from abc import ABC, abstractmethod
 
@@ -79,9 +80,11 @@ class Backend(ABC):
         Default: nothing to release."""
 
     @abstractmethod
-    def transaction(self):
-        """A context manager: the writes inside it all happen or none does.
-        Nested blocks behave as savepoints (see the module docstring)."""
+    def _transaction(self):
+        """A context manager: one transaction, or a savepoint inside an open
+        one; the writes inside it all happen or none does (see the module
+        docstring). Store's public ``transaction()`` wraps it, adding what
+        must wait for the outermost commit (the cached game states)."""
 
     # -- table primitives -------------------------------------------------------------
 

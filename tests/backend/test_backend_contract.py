@@ -7,7 +7,7 @@ import liapstore
 from liapstore.backend import Backend
 from liapstore.backends.memory import MemoryStore
 
-REQUIRED = {"migrate", "schema_version", "transaction", "_insert", "_select", "_update",
+REQUIRED = {"migrate", "schema_version", "_transaction", "_insert", "_select", "_update",
             "_delete", "_count", "_search_rooms", "_leaderboard_rows"}
 
 
@@ -29,7 +29,7 @@ def test_the_built_in_backends_provide_all_of_it():
 @pytest.mark.parametrize("missing", sorted(REQUIRED))
 def test_a_backend_lacking_a_primitive_cannot_be_created(missing):
     def provided(name):
-        if name == "transaction":
+        if name == "_transaction":
             return contextmanager(lambda self: (yield))
         return lambda self, *args, **kwargs: None
     cls = type("Partial", (liapstore.Store,), {n: provided(n) for n in REQUIRED - {missing}})

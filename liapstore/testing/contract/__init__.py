@@ -1,16 +1,28 @@
 """The whole conformance suite in one namespace: ``from
 liapstore.testing.contract import *`` in a test module collects every test.
 
-Each ``test_*.py`` module beside this file is imported and its public names
-(tests, and any fixture or constant they use) are gathered here, so a module
-added to the suite is picked up without being listed. Two modules defining
-one name differently would make a test vanish silently; that is an error.
+Each ``test_*.py`` module beside this file is imported and what pytest
+collects from it (``test*`` functions, ``Test*`` classes, and fixtures) is
+gathered here, so a module added to the suite is picked up without being
+listed. Helpers stay in their modules: a test finds them through its own
+module's globals. Two modules defining one test or fixture name would make a
+test vanish silently; that is an error.
 """
 import importlib
 import pkgutil
 import types
 
 __all__ = []
+
+
+def _collected(name, value):
+    """Whether pytest would collect ``value`` (a test, a test class or a fixture)."""
+    if isinstance(value, types.ModuleType):
+        return False
+    # pytest >= 8.4 marks fixtures with the first attribute, older ones with the second.
+    fixture = hasattr(value, "_fixture_function_marker") or hasattr(value, "_pytestfixturefunction")
+    return fixture or (name.startswith("test") and callable(value)) or \
+        (name.startswith("Test") and isinstance(value, type))
 
 
 def _gather():
@@ -20,7 +32,7 @@ def _gather():
             continue
         module = importlib.import_module(f"{__name__}.{info.name}")
         for name, value in vars(module).items():
-            if name.startswith("_") or isinstance(value, types.ModuleType):
+            if not _collected(name, value):
                 continue
             if name in owners and globals()[name] is not value:
                 raise ImportError(f"{info.name} and {owners[name]} both define {name!r}; "
