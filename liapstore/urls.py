@@ -164,7 +164,7 @@ def _hide(match, found):
         # password holding an unescaped "/", "?" or "#", which urllib would
         # misread as the path. Hide everything up to the last "@".
         user, colon, after = rest[:host_end].partition(":")
-        if colon and not after.isdigit() and "@" in rest:
+        if colon and not after.isdigit() and "@" in rest and not user.startswith("["):
             password, _, host = rest[len(user) + 1:].rpartition("@")
             found.append(password)
             rest = f"{user}:{_HIDDEN}@{host}"

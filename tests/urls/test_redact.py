@@ -51,7 +51,7 @@ HIDDEN = [
 
 UNCHANGED = [
     "postgresql://u@h/db", "postgresql://h:5432/db?application_name=a@b", "sqlite:///x.db",
-    "sqlite:///dir@2024/x.db", "memory://", "postgresql://h/db?passwordless=1x", "", "host=h port=5",
+    "sqlite:///dir@2024/x.db", "memory://", "postgresql://[::1]:5432/db?application_name=a@b", "postgresql://h/db?passwordless=1x", "", "host=h port=5",
 ]
 
 
