@@ -100,9 +100,10 @@ class GameRecording:
         if isinstance(bots, (str, bytes)) or not hasattr(bots, "__iter__"):
             raise InvalidInput(f"bots must be a list of seat positions, got {bots!r}")
         bots = {v.integer(b, "bots[]", 0, 3) for b in bots}
+        winning_score = v.integer(winning_score, "winning_score", 1, 10_000)
+        max_rounds = v.integer(max_rounds, "max_rounds", 1, 1_000)
         try:
-            state = rules.new_game(v.integer(winning_score, "winning_score", 1, 10_000),
-                                   v.integer(max_rounds, "max_rounds", 1, 1_000))
+            state = rules.new_game(winning_score, max_rounds)
         except rules.RuleViolation as e:
             raise InvalidInput(str(e)) from None
         game_row = {"id": uuid.uuid4(), "room_id": room_id, "started_at": v.now(), "ended_at": None,

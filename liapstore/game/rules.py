@@ -360,7 +360,8 @@ def _check_shape(action: Any) -> str:
     if not isinstance(action, dict):
         raise RuleViolation(f"an action must be a dict, not {type(action).__name__}")
     kind = action.get("type")
-    if kind not in ACTION_KEYS:
+    # Only a str can name a type: a list would not even be hashable.
+    if not isinstance(kind, str) or kind not in ACTION_KEYS:
         raise RuleViolation(f"unknown action type {kind!r}")
     if set(action) != ACTION_KEYS[kind]:
         want = ", ".join(sorted(ACTION_KEYS[kind]))
