@@ -98,7 +98,7 @@ class GameRecording:
         if len(set(players)) != 4:
             raise InvalidInput("a player cannot take two seats in one game")
         if isinstance(bots, (str, bytes)) or not hasattr(bots, "__iter__"):
-            raise InvalidInput(f"bots must be a list of seat positions, got {bots!r}")
+            raise InvalidInput(f"bots must be a list of seat positions, got {v._short(bots)}")
         bots = {v.integer(b, "bots[]", 0, 3) for b in bots}
         winning_score = v.integer(winning_score, "winning_score", 1, 10_000)
         max_rounds = v.integer(max_rounds, "max_rounds", 1, 1_000)

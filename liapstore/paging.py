@@ -53,7 +53,7 @@ def decode(cursor, listing, types=None):
         if isinstance(v, dict) and set(v) == {"u"}:
             return uuid.UUID(v["u"])
         if isinstance(v, bool) or not isinstance(v, (str, int)):
-            raise ValueError(f"unexpected value {v!r} in cursor")
+            raise ValueError(f"unexpected {type(v).__name__} in cursor")
         if isinstance(v, int) and not -_INT64 <= v < _INT64:
             raise ValueError("integer out of range in cursor")
         if isinstance(v, str) and "\x00" in v:

@@ -61,7 +61,7 @@ def uuid_(value, name, optional=False):
             return uuid.UUID(str.__str__(value))
         except ValueError:
             pass
-    raise InvalidInput(f"{name} must be a UUID, got {value!r}")
+    raise InvalidInput(f"{name} must be a UUID, got {_short(value)}")
 
 
 def username(value):
@@ -111,7 +111,7 @@ def email(value):
 
 def boolean(value, name):
     if not isinstance(value, bool):
-        raise InvalidInput(f"{name} must be True or False, got {value!r}")
+        raise InvalidInput(f"{name} must be True or False, got {_short(value)}")
     return value
 
 
@@ -125,7 +125,7 @@ def integer(value, name, low=None, high=None):
     low = INT64_MIN if low is None else max(low, INT64_MIN)
     high = INT64_MAX if high is None else min(high, INT64_MAX)
     if not low <= value <= high:
-        shown = value if abs(value) < 10 ** 30 else f"an integer of {len(str(abs(value)))} digits"
+        shown = value if abs(value) < 10 ** 30 else f"an integer of {value.bit_length()} bits"
         raise InvalidInput(f"{name} must be between {low} and {high}, got {shown}")
     return value
 
@@ -193,17 +193,20 @@ def _json_copy(value, name):
                 # dict.items, not the subclass's own: the stored value is
                 # the mapping's content, whatever its methods say.
                 entries = list(dict.items(item))
+                # Separators and the closing brace: one byte per entry.
+                least += len(entries)
                 copy = {}
                 for key, x in entries:
                     if not isinstance(key, str):
                         raise InvalidInput(f"{name} has a key {_short(key)} of type "
                                            f"{type(key).__name__}; JSON object keys are strings")
                     key = _json_str(key, name)
-                    least += len(key) + 2
+                    least += len(key) + 3  # The quotes and the colon.
                     copy[key] = None
                     todo.append((x, copy, key, depth + 1))
             else:
                 entries = list(item)
+                least += len(entries)
                 copy = [None] * len(entries)
                 todo.extend((x, copy, i, depth + 1) for i, x in enumerate(entries))
             item = copy
@@ -249,48 +252,26 @@ def _short(value):
 
 
 def ip_address(value):
-    """An address or network as PostgreSQL's INET accepts and prints it."""
+    """An address or network that PostgreSQL's INET accepts, in Python's text form.
+
+    That text is what every backend reads back: psycopg hands INET values
+    over as ``ipaddress`` objects, which the models turn into ``str``.
+    """
     if value is None:
         return None
     # Python also accepts forms INET refuses: a netmask or hostmask after the
     # slash ("/255.255.0.0") and an IPv6 zone ("%eth0").
-    if (not isinstance(value, str) or "%" in value or not _INET_SHAPE.fullmatch(value)
+    if (not isinstance(value, str) or not _INET_SHAPE.fullmatch(value)
             or not valid_inet(str.__str__(value))):
         raise InvalidInput(f"invalid IP address {_short(value)}")
     interface = ipaddress.ip_interface(str.__str__(value))
-    text = _inet_address(interface.ip)
-    # A single host is printed without its /32 or /128, a network with it.
+    # A single host is shown without its /32 or /128, a network with it.
     if interface.network.prefixlen == interface.max_prefixlen:
-        return text
-    return f"{text}/{interface.network.prefixlen}"
+        return str(interface.ip)
+    return str(interface)
 
 
 _INET_SHAPE = re.compile(r"[0-9A-Fa-f:.]+(/[0-9]{1,3})?")
-
-
-def _inet_address(ip):
-    """An address as PostgreSQL prints it, so every backend stores the same text.
-
-    That is Python's compressed form, except that an IPv6 address whose first
-    96 bits are zero but for a run of exactly six zero groups (``::1.2.3.4``)
-    or that is IPv4-mapped (``::ffff:1.2.3.4``) ends in a dotted quad.
-    """
-    if ip.version == 4:
-        return str(ip)
-    words = [int.from_bytes(ip.packed[i:i + 2], "big") for i in range(0, 16, 2)]
-    # The first longest run of zero groups is what "::" replaces.
-    best_start, best_length, start = None, 0, None
-    for i, word in enumerate(words + [1]):
-        if word == 0 and start is None:
-            start = i
-        elif word != 0 and start is not None:
-            if i - start > best_length:
-                best_start, best_length = start, i - start
-            start = None
-    if best_start == 0 and (best_length == 6 or (best_length == 5 and words[5] == 0xFFFF)):
-        prefix = "::" if best_length == 6 else "::ffff:"
-        return prefix + str(ipaddress.IPv4Address(ip.packed[12:]))
-    return ip.compressed
 
 
 def moment(value, name, optional=False):
