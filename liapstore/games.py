@@ -136,7 +136,11 @@ class GameRecording:
         if not isinstance(state, rules.GameState):
             raise InvalidInput("state must be a liapstore.game.rules.GameState")
         try:
-            state = rules.GameState.from_dict(v.json_object(state.to_dict(), "state"))
+            data = state.to_dict()
+        except TypeError as e:  # hands or plays that are not lists at all
+            raise InvalidInput(f"malformed game state: {e}") from None
+        try:
+            state = rules.check_state(rules.GameState.from_dict(v.json_object(data, "state")))
         except ValueError as e:
             raise InvalidInput(f"inconsistent game state: {e}") from None
         if state.phase == "GAME_OVER":

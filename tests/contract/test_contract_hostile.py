@@ -20,6 +20,7 @@ import json
 import os
 import uuid
 from collections import Counter, OrderedDict, defaultdict
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -29,7 +30,8 @@ from hypothesis import strategies as st
 
 from liapstore import Conflict, InvalidInput, NotFound
 from liapstore.validate import MAX_JSON_BYTES, MAX_JSON_DEPTH, MAX_JSON_INT_DIGITS
-from contract.contract_support import SHORT, expect, find_seed, record, rows, script, start
+from contract.contract_support import (SHORT, expect, find_seed, make_players, record, rows,
+                                       script, start)
 
 UTC = timezone.utc
 INT64 = 2 ** 63
@@ -232,6 +234,30 @@ def test_malformed_actions_in_later_phases_are_invalid_input(store, kind):
         expect(InvalidInput, store.record_action, table.game.id, stop + 1, action)
     assert rows(store) == counts
     assert store.get_game(table.game.id).version == stop
+
+
+def test_import_game_refuses_states_the_engine_cannot_carry_on_from(store):
+    # Each would have been stored, then broken the next record_action with a
+    # TypeError or IndexError (or been stored before failing half-way).
+    players = [p.id for p in make_players(store)]
+    state = next(s for _, s, _, _ in script(1, winning_score=10, max_rounds=2).steps
+                 if s.phase == "DECLARATION")
+    bad = [replace(state, hands=(1, 2, 3, 4)), replace(state, hands=(("X",) * 8,) * 4),
+           replace(state, phase="TURN", turn_starter=None), replace(state, scores=("a",) * 4),
+           replace(state, round=-1), replace(state, round=3), replace(state, declarations=(1, 2)),
+           replace(state, declarations=(1, 2, 3, 4)), replace(state, plays=((9, ("GENERAL_RED",)),)),
+           replace(state, multiplier=2 ** 70), replace(state, starter=7),
+           replace(state, starter=None), replace(state, dealt="yes"),
+           replace(state, phase="PREPARATION", redeal_pending=()),
+           replace(state, phase="PREPARATION", redeal_pending=("x",)),
+           replace(state, zero_streak=(None,) * 4), replace(state, captured=(9, 0, 0, 0))]
+    room = store.create_room("R1", "Room")
+    counts = rows(store)
+    for odd in bad:
+        expect(InvalidInput, store.import_game, room.id, players, odd)
+    assert rows(store) == counts
+    game = store.import_game(room.id, players, state)
+    assert store.load_game(game.id).state == state
 
 
 # -- integer arguments: 64 bits ------------------------------------------------------------------
