@@ -36,13 +36,14 @@ UTC = timezone.utc
 MAX_JSON_BYTES = 1_000_000
 #: Nesting of arrays and objects, at most ({"a": [1]} is 2 deep). Deep enough
 #: for any settings or event; shallow enough that every reader (Python's json,
-#: copy.deepcopy, SQLite's json_valid with its limit of 1000, comparisons)
-#: stays far from the interpreter's recursion limit.
+#: copy.deepcopy, comparisons) stays far from the interpreter's recursion
+#: limit, and within SQLite's JSON depth limit (1000 in recent versions).
 MAX_JSON_DEPTH = 100
 #: Digits of a JSON integer, at most: below the smallest int/str conversion
 #: limit Python can be set to (640 digits), so any process can read it back.
 MAX_JSON_INT_DIGITS = 600
-#: Integer arguments are stored in 64-bit columns.
+#: Integer arguments reach the databases as 64-bit values (BIGINT, SQLite's
+#: INTEGER); arguments with a narrower range say so.
 INT64_MIN, INT64_MAX = -2 ** 63, 2 ** 63 - 1
 
 _JSON_INT_LIMIT = 10 ** MAX_JSON_INT_DIGITS
@@ -50,6 +51,7 @@ _FLOAT_EXACT_LIMIT = 2.0 ** 53
 
 
 def uuid_(value, name, optional=False):
+    """A ``uuid.UUID`` from a UUID or its text (None if ``optional``)."""
     if value is None and optional:
         return None
     if type(value) is uuid.UUID:
@@ -65,6 +67,7 @@ def uuid_(value, name, optional=False):
 
 
 def username(value):
+    """A username: 3-50 of ``[a-zA-Z0-9_-]``."""
     if not isinstance(value, str) or not USERNAME_PATTERN.fullmatch(value):
         raise InvalidInput(
             f"invalid username {_short(value)}: 3-50 characters, letters, digits, '_' and '-' only")
@@ -72,6 +75,8 @@ def username(value):
 
 
 def text(value, name, optional=False, max_length=None, allow_empty=False):
+    """Storable text: a str, not blank (unless ``allow_empty``), within its
+    length limit, without NUL or lone surrogates."""
     if value is None and optional:
         return None
     if not isinstance(value, str):
@@ -100,6 +105,7 @@ def _encodable(text, name):
 
 
 def email(value):
+    """An e-mail address of the shape local@domain.tld, or None."""
     if value is None:
         return None
     text(value, "email")
@@ -110,6 +116,7 @@ def email(value):
 
 
 def boolean(value, name):
+    """True or False, nothing else (not 0/1, not None)."""
     if not isinstance(value, bool):
         raise InvalidInput(f"{name} must be True or False, got {_short(value)}")
     return value
@@ -281,13 +288,15 @@ def moment(value, name, optional=False):
     if not isinstance(value, datetime):
         raise InvalidInput(f"{name} must be a timezone-aware datetime, got {_short(value)}")
     try:
-        if value.utcoffset() is None:
-            raise InvalidInput(f"{name} must be a timezone-aware datetime, got {_short(value)}")
-        value = value.astimezone(UTC)
+        aware = value.utcoffset() is not None
+        if aware:
+            value = value.astimezone(UTC)
     except OverflowError:
         raise InvalidInput(f"{name} {_short(value)} is outside the years 1-9999 in UTC") from None
     except (TypeError, ValueError) as e:  # A tzinfo that does not behave as one.
         raise InvalidInput(f"{name} has an unusable time zone: {e}") from None
+    if not aware:
+        raise InvalidInput(f"{name} must be a timezone-aware datetime, got {_short(value)}")
     if type(value) is not datetime:  # A subclass: keep only the instant.
         value = datetime(value.year, value.month, value.day, value.hour, value.minute,
                          value.second, value.microsecond, tzinfo=UTC)
@@ -319,6 +328,7 @@ def shifted(moment_, delta, name, earlier=False):
 
 
 def limit(value, maximum=1000):
+    """A page size: 1 to ``maximum``."""
     return integer(value, "limit", 1, maximum)
 
 
