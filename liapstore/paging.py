@@ -8,7 +8,7 @@ row when rows are inserted between two page reads.
 import base64
 import json
 import uuid
-from datetime import datetime
+from datetime import datetime, timezone
 
 from .errors import InvalidInput
 from .records import Page
@@ -49,7 +49,11 @@ def decode(cursor, listing, types=None):
             moment = datetime.fromisoformat(v["t"])
             if moment.tzinfo is None:
                 raise ValueError("naive time in cursor")
-            return moment
+            try:
+                # In UTC, as the store writes times: year 1 at +14:00 has no UTC form.
+                return moment.astimezone(timezone.utc)
+            except OverflowError:
+                raise ValueError("time out of range in cursor") from None
         if isinstance(v, dict) and set(v) == {"u"}:
             return uuid.UUID(v["u"])
         if isinstance(v, bool) or not isinstance(v, (str, int)):

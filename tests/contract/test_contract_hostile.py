@@ -530,7 +530,13 @@ def op_start_game(h, data):
 def cursors():
     listings = st.sampled_from(["players:username", "rooms:created_at,id", "games:started_at,id",
                                 "analytics_events:timestamp,id", "audit_log:id", "other"])
-    return st.none() | hostile_text | st.builds(forged, listings, st.lists(json_values, max_size=3))
+    keys = st.one_of(plain_json, st.sampled_from([2 ** 63, -(2 ** 63) - 1, 2 ** 63 - 1, True]),
+                     st.builds(lambda t: {"t": t}, st.text(max_size=30) | st.datetimes(
+                         timezones=st.sampled_from([UTC, timezone(timedelta(hours=14)),
+                                                    timezone(-timedelta(hours=14))])
+                     ).map(datetime.isoformat)),
+                     st.builds(lambda u: {"u": u}, st.uuids().map(str) | st.text(max_size=5)))
+    return st.none() | hostile_text | st.builds(forged, listings, st.lists(keys, max_size=3))
 
 
 def op_read(h, data):

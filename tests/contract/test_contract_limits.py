@@ -424,6 +424,13 @@ def test_forged_cursors_are_invalid_input(store):
         (store.list_players, forged("players:username", {"k": 1})),
         (store.list_rooms, forged("rooms:created_at,id", ["2024", "x"])),
         (store.list_rooms, forged("rooms:created_at,id", [{"t": "2024-01-01T00:00:00+00:00"}, 7])),
+        (store.list_rooms, forged("rooms:created_at,id", [{"t": "2024-01-01T00:00:00"},
+                                                          {"u": str(uuid.uuid4())}])),
+        # No UTC form: before year 1, after year 9999.
+        (store.list_rooms, forged("rooms:created_at,id", [{"t": "0001-01-01T00:00:00+14:00"},
+                                                          {"u": str(uuid.uuid4())}])),
+        (store.list_rooms, forged("rooms:created_at,id", [{"t": "9999-12-31T23:59:59-14:00"},
+                                                          {"u": str(uuid.uuid4())}])),
         (store.list_events, forged("analytics_events:timestamp,id",
                                    [{"t": "2024-01-01T00:00:00+00:00"}, INT64])),
         (store.list_events, forged("analytics_events:timestamp,id",
