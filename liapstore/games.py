@@ -111,7 +111,7 @@ class GameRecording:
         if len(set(players)) != 4:
             raise InvalidInput("a player cannot take two seats in one game")
         if isinstance(bots, (str, bytes)) or not hasattr(bots, "__iter__"):
-            raise InvalidInput(f"bots must be a list of seat positions, got {bots!r}")
+            raise InvalidInput(f"bots must be a list of seat positions, got {v._short(bots)}")
         bots = {v.integer(b, "bots[]", 0, 3) for b in bots}
         winning_score = v.integer(winning_score, "winning_score", 1, 10_000)
         max_rounds = v.integer(max_rounds, "max_rounds", 1, 1_000)
@@ -158,7 +158,11 @@ class GameRecording:
         if not isinstance(state, rules.GameState):
             raise InvalidInput("state must be a liapstore.game.rules.GameState")
         try:
-            state = rules.GameState.from_dict(v.json_object(state.to_dict(), "state"))
+            data = state.to_dict()
+        except TypeError as e:  # hands or plays that are not lists at all
+            raise InvalidInput(f"malformed game state: {e}") from None
+        try:
+            state = rules.check_state(rules.GameState.from_dict(v.json_object(data, "state")))
         except ValueError as e:
             raise InvalidInput(f"inconsistent game state: {e}") from None
         # A game that already ended elsewhere is stored finished, with the

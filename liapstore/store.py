@@ -17,7 +17,7 @@ import threading
 import uuid
 from abc import abstractmethod
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from . import paging, textsearch, validate as v
 from .backend import Backend
 from .errors import Conflict, InvalidInput, NotFound
@@ -242,7 +242,8 @@ class Store(GameRecording, Friends, Achievements, Backend):
         now = v.now()
         row = {"id": _new_id(), "player_id": v.uuid_(player_id, "player_id"),
                "token_hash": _token_hash(token), "created_at": now,
-               "expires_at": now + v.duration(ttl, "ttl"), "ip_address": v.ip_address(ip_address),
+               "expires_at": v.shifted(now, v.duration(ttl, "ttl"), "ttl"),
+               "ip_address": v.ip_address(ip_address),
                "user_agent": v.text(user_agent, "user_agent", optional=True)}
         return from_row(Session, self._insert("player_sessions", row)), token
 
@@ -274,7 +275,9 @@ class Store(GameRecording, Friends, Achievements, Backend):
                         ip_address=None, user_agent=None):
         """Register a WebSocket connection (for reconnection); return it."""
         now = v.now()
-        row = {"connection_id": v.uuid_(connection_id or _new_id(), "connection_id"),
+        # Only None means "make one up": any other value, even "" or 0, is checked.
+        row = {"connection_id": v.uuid_(_new_id() if connection_id is None else connection_id,
+                                        "connection_id"),
                "player_id": v.uuid_(player_id, "player_id", optional=True),
                "room_id": v.uuid_(room_id, "room_id", optional=True),
                "connected_at": now, "last_heartbeat": now, "ip_address": v.ip_address(ip_address),
@@ -311,7 +314,8 @@ class Store(GameRecording, Friends, Achievements, Backend):
 
     def sweep_stale_connections(self, older_than=timedelta(seconds=60), *, now=None):
         """Delete connections with no heartbeat for ``older_than``; return how many."""
-        cutoff = (v.moment(now, "now", True) or v.now()) - v.duration(older_than, "older_than")
+        cutoff = v.shifted(v.moment(now, "now", True) or v.now(),
+                           v.duration(older_than, "older_than"), "older_than", earlier=True)
         return self._delete("active_connections", [("last_heartbeat", "<", cutoff)])
 
     # -- analytics and audit -----------------------------------------------------
@@ -425,11 +429,16 @@ class Store(GameRecording, Friends, Achievements, Backend):
     def _page(self, table, where, order_by, limit, after, record):
         limit = v.limit(limit)
         listing = f"{table}:{','.join(order_by)}"
-        key = paging.decode(after, listing)
-        if key is not None and len(key) != len(order_by):
-            raise InvalidInput(f"cursor {after!r} does not belong to this listing")
+        key = paging.decode(after, listing, tuple(_key_type(table, c) for c in order_by))
         rows = self._select(table, where, order_by, after=key, limit=limit + 1)
         return paging.page(rows, listing, order_by, limit, lambda r: from_row(record, r))
+
+
+def _key_type(table, column):
+    """The Python type of a sort column of a listing, to check cursors against."""
+    if column == "id":
+        return int if table in ("analytics_events", "audit_log") else uuid.UUID
+    return str if column == "username" else datetime
 
 
 def _new_id():
