@@ -10,7 +10,7 @@ import liapstore
 from liapstore.game import rules
 from liapstore.schema import migrations
 from liapstore.schema.fields import utc_text
-from contract.contract_support import SHORT, record, script
+from liapstore.testing.support import SHORT, record, script
 
 pytestmark = pytest.mark.backends("postgres")
 

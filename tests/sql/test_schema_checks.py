@@ -16,7 +16,7 @@ import pytest
 from liapstore.schema.constraints import CHECKS
 from liapstore.schema.fields import JsonField
 from liapstore.schema.models import BY_TABLE
-from contract.contract_support import start
+from liapstore.testing.support import start
 
 pytestmark = pytest.mark.backends("sqlite", "postgres")
 

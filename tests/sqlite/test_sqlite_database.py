@@ -12,7 +12,7 @@ import liapstore
 from liapstore import InvalidInput, StorageUnavailable
 from liapstore.schema import models
 from liapstore.schema.fields import utc_text
-from contract.contract_support import (assert_detects, corruption_cases, make_players,
+from liapstore.testing.support import (assert_detects, corruption_cases, make_players,
                                        play_recorded, rows, start)
 
 pytestmark = pytest.mark.backends("sqlite")

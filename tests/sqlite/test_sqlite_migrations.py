@@ -13,7 +13,7 @@ import liapstore
 from liapstore.game import rules
 from liapstore.schema import migrations, models
 from liapstore.schema.fields import utc_text
-from contract.contract_support import SHORT, record, script
+from liapstore.testing.support import SHORT, record, script
 
 pytestmark = pytest.mark.backends("sqlite")
 

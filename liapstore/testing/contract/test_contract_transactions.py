@@ -4,7 +4,7 @@ nested blocks included; and after any error the same Store keeps working."""
 import pytest
 
 from liapstore import Conflict, NotFound
-from contract.contract_support import SHORT, play_recorded, record, script, start
+from liapstore.testing.support import SHORT, play_recorded, record, script, start
 
 
 class Boom(Exception):

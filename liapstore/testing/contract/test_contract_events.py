@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import liapstore
 from liapstore import InvalidInput, NotFound
-from contract.contract_support import expect, rows, start
+from liapstore.testing.support import expect, rows, start
 
 UTC = timezone.utc
 

@@ -6,7 +6,7 @@ import pytest
 
 import liapstore
 from liapstore import Conflict, InvalidInput, NotFound
-from contract.contract_support import expect, rows
+from liapstore.testing.support import expect, rows
 
 UTC = timezone.utc
 

@@ -4,7 +4,7 @@ import pytest
 import liapstore
 from liapstore.schema import migrations
 from liapstore.schema.models import BY_TABLE
-from contract.contract_support import SHORT, play_recorded, rows
+from liapstore.testing.support import SHORT, play_recorded, rows
 
 # status() counts every table the schema has (the models list them all).
 TABLES = set(BY_TABLE)
@@ -65,7 +65,7 @@ def test_repr_and_context_manager(store_url):
         s.create_player("alice")
 
 
-@pytest.mark.backends("sqlite", "postgres")
+@pytest.mark.durable
 def test_data_survives_reopening(store_url):
     with liapstore.connect(store_url) as s:
         assert s.durable is True
@@ -89,7 +89,7 @@ def test_data_survives_reopening(store_url):
         assert s.migrate() == []
 
 
-@pytest.mark.backends("sqlite", "postgres")
+@pytest.mark.durable
 def test_two_stores_on_one_database_see_each_other(store_url):
     with liapstore.connect(store_url) as a, liapstore.connect(store_url) as b:
         p = a.create_player("alice")
@@ -101,7 +101,7 @@ def test_two_stores_on_one_database_see_each_other(store_url):
         assert b.verify_game(game.id) == []
 
 
-@pytest.mark.backends("sqlite", "postgres")
+@pytest.mark.durable
 def test_a_failed_transaction_is_not_durable(store_url):
     class Boom(Exception):
         pass

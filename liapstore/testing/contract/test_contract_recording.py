@@ -10,7 +10,7 @@ import pytest
 import liapstore
 from liapstore import Conflict, InvalidInput, NotFound
 from liapstore.game import bots, rules
-from contract.contract_support import (MEDIUM, SHORT, find_seed, play_recorded, record, rows,
+from liapstore.testing.support import (MEDIUM, SHORT, find_seed, play_recorded, record, rows,
                                        script, start, step_of_kind)
 
 UTC = timezone.utc
@@ -347,7 +347,7 @@ def test_unfinished_games_resume_identically(store):
     assert done.game.id not in [s.game.id for s in saved]
 
 
-@pytest.mark.backends("sqlite", "postgres")
+@pytest.mark.durable
 def test_resume_after_reopening_the_store(store_url):
     seed = 8
     sc = script(seed, **MEDIUM)
@@ -412,7 +412,7 @@ def test_a_finished_game_cannot_be_abandoned(store):
 # -- two writers on the same database -------------------------------------------------------
 
 
-@pytest.mark.backends("sqlite", "postgres")
+@pytest.mark.durable
 def test_stale_cached_writer_gets_conflict(store_url):
     sc = script(12)
     alt = script(112)
@@ -464,7 +464,7 @@ def other_than(sc, index):
     return dict(action, pieces=choice)
 
 
-@pytest.mark.backends("sqlite", "postgres")
+@pytest.mark.durable
 def test_concurrent_writers_exactly_one_wins(store_url):
     sc = script(13)
     points = [0, step_of_kind(sc, "declare"), step_of_kind(sc, "play"),
@@ -510,7 +510,7 @@ def test_concurrent_writers_exactly_one_wins(store_url):
             assert game.finished and loser.verify_game(gid) == []
 
 
-@pytest.mark.backends("sqlite", "postgres")
+@pytest.mark.durable
 def test_the_same_action_from_two_writers_is_recorded_once(store_url):
     sc = script(14)
     with liapstore.connect(store_url) as a, liapstore.connect(store_url) as b:

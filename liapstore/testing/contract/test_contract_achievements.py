@@ -6,7 +6,7 @@ import pytest
 
 from liapstore import InvalidInput
 from liapstore.achievements import BY_CODE, CATALOGUE, game_facts
-from contract.contract_support import (MEDIUM, SHORT, find_seed, make_players, make_room,
+from liapstore.testing.support import (MEDIUM, SHORT, find_seed, make_players, make_room,
                                        play_recorded, record, rows, script, start)
 
 

@@ -5,7 +5,7 @@ import threading
 import pytest
 
 from liapstore import Conflict, InvalidInput, NotFound
-from contract.contract_support import make_players, rows
+from liapstore.testing.support import make_players, rows
 
 
 @pytest.fixture

@@ -61,18 +61,10 @@ def test_password_with_special_characters_is_hidden():
     assert "***" in message
 
 
-def test_redact():
-    assert urls.redact("postgresql://u:pw@h:5/db") == "postgresql://u:***@h:5/db"
-    assert urls.redact("postgresql://u@h/db") == "postgresql://u@h/db"
-    assert urls.redact("sqlite:///x.db") == "sqlite:///x.db"
-    assert "pw" not in urls.redact("postgresql://u:pw@h:notaport/db")
-    assert "pw" not in urls.redact("postgresql://:pw@h/db")
-
-
 def test_store_repr_hides_the_password():
-    from liapstore.store import Store
-    assert "pw" not in repr(Store("postgresql://u:pw@h/db"))
-    assert "***" in repr(Store("postgresql://u:pw@h/db"))
+    store = MemoryStore()
+    store.url = "postgresql://u:pw@h/db"
+    assert "pw" not in repr(store) and "***" in repr(store)
 
 
 def test_liapstore_url_environment_variable(monkeypatch, tmp_path):
@@ -158,7 +150,8 @@ def test_scheme_is_case_insensitive():
 
 def test_importing_liapstore_loads_no_driver():
     code = ("import liapstore, sys; "
-            "bad = [m for m in sys.modules if m.startswith(('psycopg', 'redis', 'peewee', 'playhouse'))]; "
+            "bad = [m for m in sys.modules if m.startswith(('psycopg', 'redis', 'peewee', 'playhouse', "
+            "'pytest', '_pytest', 'liapstore.testing'))]; "
             "assert not bad, bad")
     env = {k: v for k, v in os.environ.items() if k != "LIAPSTORE_URL"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
@@ -172,3 +165,62 @@ def test_postgresql_without_a_driver_says_what_to_install(monkeypatch):
     with pytest.raises(StorageUnavailable) as info:
         liapstore.connect("postgresql://u:pw@127.0.0.1/db")
     assert "liapstore[postgres]" in str(info.value) and "pw@" not in str(info.value)
+
+
+def test_register_backend_ignores_the_schemes_case(monkeypatch):
+    monkeypatch.setattr(urls, "backends", dict(urls.backends))
+    liapstore.register_backend("MixedCase", "liapstore.backends.memory:MemoryStore")
+    assert "mixedcase" in liapstore.supported_schemes()
+    assert "MixedCase" not in liapstore.supported_schemes()
+    for url in ("mixedcase://", "MIXEDCASE://", "MixedCase://"):
+        with liapstore.connect(url) as s:
+            assert isinstance(s, MemoryStore)
+
+
+@pytest.mark.parametrize("scheme", ["", "1abc", "my store", "a/b", None])
+def test_register_backend_refuses_what_is_no_scheme(scheme):
+    with pytest.raises(InvalidInput):
+        liapstore.register_backend(scheme, MemoryStore)
+
+
+def _install_distribution(path, module_source, entry_points):
+    """A minimal installed distribution in ``path``: what pip leaves in site-packages."""
+    (path / "ep_backend_for_tests.py").write_text(module_source)
+    info = path / "ep_backend_for_tests-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ep-backend-for-tests\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(entry_points)
+
+
+def test_a_backend_is_found_through_its_entry_point(monkeypatch, tmp_path):
+    monkeypatch.setattr(urls, "backends", dict(urls.backends))
+    _install_distribution(tmp_path, (
+        "from liapstore.backends.memory import MemoryStore\n"
+        "class EntryStore(MemoryStore):\n"
+        "    backend = 'entrypoint'\n"
+        "    def __init__(self, url, **options):\n"
+        "        super().__init__('memory://', **options)\n"
+        "        self.url = url\n"),
+        "[liapstore.backends]\nEntryPoint = ep_backend_for_tests:EntryStore\n"
+        "broken = ep_backend_for_tests:NoSuchClass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "ep_backend_for_tests", raising=False)
+    assert "entrypoint" in liapstore.supported_schemes()
+    with liapstore.connect("entrypoint://x") as s:
+        assert type(s).__name__ == "EntryStore" and s.backend == "entrypoint"
+        assert s.create_player("alice").username == "alice"
+    with liapstore.connect("ENTRYPOINT://x") as s:
+        assert s.backend == "entrypoint"
+    with pytest.raises(StorageUnavailable) as info:
+        liapstore.connect("broken://")
+    assert "NoSuchClass" in str(info.value)
+
+
+def test_an_entry_point_does_not_replace_a_registered_backend(monkeypatch, tmp_path):
+    monkeypatch.setattr(urls, "backends", dict(urls.backends))
+    _install_distribution(tmp_path, "raise ImportError('must not be imported')\n",
+                          "[liapstore.backends]\nmemory = ep_backend_for_tests:Other\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    liapstore.supported_schemes()
+    with liapstore.connect("memory://") as s:
+        assert type(s) is MemoryStore

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import liapstore
 from liapstore import Conflict, InvalidInput, NotFound
-from contract.contract_support import expect, rows
+from liapstore.testing.support import expect, rows
 
 UTC = timezone.utc
 

@@ -1,5 +1,5 @@
-"""Helpers shared by the conformance suite (tests/contract) and the
-backend-specific tests (tests/sqlite, tests/postgres).
+"""Helpers of the conformance suite (liapstore.testing.contract), also used by
+liapstore's own backend-specific tests (tests/sqlite, tests/postgres).
 
 Nothing here asks which backend a store is: every helper works through the
 public Store interface only. Expected game results are derived from the

@@ -7,7 +7,7 @@ import pytest
 import liapstore
 from liapstore import Conflict, InvalidInput, NotFound
 from liapstore import paging
-from contract.contract_support import expect, rows
+from liapstore.testing.support import expect, rows
 
 UTC = timezone.utc
 

@@ -7,7 +7,7 @@ import pytest
 import liapstore
 from liapstore import InvalidInput, NotFound
 from liapstore.game import rules
-from contract.contract_support import SHORT, expect, make_players, make_room, play_recorded, rows, start
+from liapstore.testing.support import SHORT, expect, make_players, make_room, play_recorded, rows, start
 
 UTC = timezone.utc
 
@@ -118,7 +118,7 @@ def test_list_games_filters_and_pages(store):
     g2 = store.start_game(room_b.id, [p.id for p in ps[2:6]], **SHORT)
     g3 = store.start_game(room_a.id, [ps[5].id, ps[0].id, ps[4].id, ps[1].id], **SHORT)
     # Finish g2 by recording a whole scripted game on it.
-    from contract.contract_support import record, script
+    from liapstore.testing.support import record, script
     record(store, g2.id, script(1, **SHORT).steps)
     g2 = store.get_game(g2.id)
     assert g2.finished

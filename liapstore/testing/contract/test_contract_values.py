@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from liapstore import Conflict, InvalidInput, LiapstoreError, NotFound
-from contract.contract_support import expect, make_players, rows
+from liapstore.testing.support import expect, make_players, rows
 
 UTC = timezone.utc
 

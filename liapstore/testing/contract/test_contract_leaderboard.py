@@ -1,7 +1,7 @@
 """The leaderboard: players with at least 10 recorded games, ranked."""
 import liapstore
 from liapstore import InvalidInput
-from contract.contract_support import SHORT, expect, make_players, record, script
+from liapstore.testing.support import SHORT, expect, make_players, record, script
 
 
 def _expected(players, key):

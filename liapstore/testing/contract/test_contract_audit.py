@@ -7,7 +7,7 @@ settings as JSON. A delete logs the row as it was (the Store never deletes a
 player; the test uses the backends' ``_delete`` table primitive, which the
 SQL triggers and the memory backend both audit).
 """
-from contract.contract_support import SHORT, audit_payload as payload, record, script, start
+from liapstore.testing.support import SHORT, audit_payload as payload, record, script, start
 from liapstore.schema.models import Player as PlayerModel
 
 # The audited columns: every column of players except the e-mail ones.
