@@ -8,7 +8,8 @@
 Importing this package loads no database driver; the backend a URL names is
 imported when it is first opened.
 """
-from .errors import Conflict, InvalidInput, LiapstoreError, NotFound, StorageUnavailable
+from .errors import (Conflict, InvalidInput, LiapstoreError, NotFound, SchemaOutdated,
+                     StorageUnavailable)
 from .records import (Action, AnalyticsEvent, AuditEntry, Connection, Game, LeaderboardEntry,
                       Page, Player, Room, Round, SavedGame, Seat, Session, Turn)
 from .store import Store
@@ -30,7 +31,11 @@ def connect(url=None, *, migrate=True, **options):
     store = _urls.backend_class(url)(url, **options)
     if migrate:
         try:
-            store.migrate()
+            # Only a database that is behind is migrated: an up-to-date one
+            # sees no DDL and no lock, however many processes connect at once.
+            applied, latest = store.schema_version()
+            if applied < latest:
+                store.migrate()
         except BaseException:
             store.close()
             raise
@@ -39,5 +44,6 @@ def connect(url=None, *, migrate=True, **options):
 
 __all__ = ["connect", "register_backend", "supported_schemes", "DEFAULT_URL", "Store",
            "LiapstoreError", "InvalidInput", "NotFound", "Conflict", "StorageUnavailable",
+           "SchemaOutdated",
            "Player", "Room", "Game", "Seat", "Round", "Turn", "Action", "Session", "Connection",
            "AnalyticsEvent", "AuditEntry", "LeaderboardEntry", "Page", "SavedGame"]

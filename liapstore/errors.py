@@ -36,3 +36,11 @@ class StorageUnavailable(LiapstoreError):
 
     The message names the URL with its password hidden.
     """
+
+
+class SchemaOutdated(StorageUnavailable):
+    """The database's schema is missing or older than this liapstore needs.
+
+    The message names both versions; ``liapstore migrate`` (or
+    ``connect(url)``, which migrates) brings the schema up to date.
+    """

@@ -68,9 +68,13 @@ class StateCache:
             return self._entries.get(game_id)
 
     def put(self, cached):
+        game_id = cached.game_row["id"]
         with self._lock:
-            self._entries[cached.game_row["id"]] = cached
-            self._entries.move_to_end(cached.game_row["id"])
+            known = self._entries.get(game_id)
+            # Two threads' commits can publish out of order; keep the newer.
+            if known is None or known.game_row["version"] <= cached.game_row["version"]:
+                self._entries[game_id] = cached
+            self._entries.move_to_end(game_id)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
 
@@ -91,6 +95,14 @@ class GameRecording:
         players too; name their positions in ``bots``). The room becomes
         'playing' with this as its current game, in the same transaction.
         """
+        new = self._new_game(room_id, players, bots, winning_score, max_rounds)
+        with self.transaction():
+            started = self._start(*new)
+            self._publish(started)
+        return from_row(Game, started.game_row)
+
+    def _new_game(self, room_id, players, bots, winning_score, max_rounds):
+        """Check start_game's arguments (no I/O); return ``_start``'s arguments."""
         room_id = v.uuid_(room_id, "room_id")
         if not isinstance(players, (list, tuple)) or len(players) != 4:
             raise InvalidInput("a game needs exactly 4 players, one per seat position 0-3")
@@ -100,9 +112,10 @@ class GameRecording:
         if isinstance(bots, (str, bytes)) or not hasattr(bots, "__iter__"):
             raise InvalidInput(f"bots must be a list of seat positions, got {bots!r}")
         bots = {v.integer(b, "bots[]", 0, 3) for b in bots}
+        winning_score = v.integer(winning_score, "winning_score", 1, 10_000)
+        max_rounds = v.integer(max_rounds, "max_rounds", 1, 1_000)
         try:
-            state = rules.new_game(v.integer(winning_score, "winning_score", 1, 10_000),
-                                   v.integer(max_rounds, "max_rounds", 1, 1_000))
+            state = rules.new_game(winning_score, max_rounds)
         except rules.RuleViolation as e:
             raise InvalidInput(str(e)) from None
         game_row = {"id": uuid.uuid4(), "room_id": room_id, "started_at": v.now(), "ended_at": None,
@@ -110,18 +123,24 @@ class GameRecording:
                     "initial_multiplier": 1, "current_round": state.round,
                     "current_phase": state.phase, "phase_data": state.to_dict(),
                     "winner_id": None, "final_scores": None, "version": 0}
-        with self.transaction():
-            self._get("rooms", "id", room_id)
-            game_row = self._insert("games", game_row)
-            for position, player_id in enumerate(players):
-                self._insert("game_players", {
-                    "game_id": game_row["id"], "player_id": player_id, "position": position,
-                    "score": 0, "is_active": True, "is_bot": position in bots,
-                    "pieces_in_hand": [], "declared_piles": None, "captured_piles": 0})
-            self._update("rooms", [("id", "=", room_id)],
-                         {"status": "playing", "current_game_id": game_row["id"]})
-        self._state_cache.put(_Cached(game_row, state, players))
-        return from_row(Game, game_row)
+        return game_row, state, players, bots
+
+    def _start(self, game_row, state, players, bots):
+        """Write a new game's rows inside the caller's transaction; return its _Cached."""
+        self._get("rooms", "id", game_row["room_id"])
+        game_row = self._insert("games", game_row)
+        for position, player_id in enumerate(players):
+            self._insert("game_players", {
+                "game_id": game_row["id"], "player_id": player_id, "position": position,
+                "score": 0, "is_active": True, "is_bot": position in bots,
+                "pieces_in_hand": [], "declared_piles": None, "captured_piles": 0})
+        self._update("rooms", [("id", "=", game_row["room_id"])],
+                     {"status": "playing", "current_game_id": game_row["id"]})
+        return _Cached(game_row, state, players)
+
+    def _publish(self, cached):
+        """Remember a written game state for the next action, once it is committed."""
+        self._after_commit(lambda: self._state_cache.put(cached))
 
     def import_game(self, room_id, players, state, *, bots=()):
         """Store a game that was already running elsewhere; return the Game.
@@ -140,22 +159,22 @@ class GameRecording:
             raise InvalidInput(f"inconsistent game state: {e}") from None
         if state.phase == "GAME_OVER":
             raise InvalidInput("a finished game has nothing left to record; import running games only")
+        new = self._new_game(room_id, players, bots, state.winning_score, state.max_rounds)
         with self.transaction():
-            game = self.start_game(room_id, players, bots=bots, winning_score=state.winning_score,
-                                   max_rounds=state.max_rounds)
-            fresh = self._state_cache.discard(game.id)
+            fresh = self._start(*new)
+            game_id = fresh.game_row["id"]
             imported = rules.Outcome(state, ())
             step = self._step(fresh, 1, {"type": "import", "state": state.to_dict()}, imported)
             if state.dealt or state.multiplier > 1:
                 # The round under way needs its row, which a deal would have made.
                 self._insert("rounds", {
-                    "id": uuid.uuid5(game.id, f"round:{state.round}"), "game_id": game.id,
+                    "id": uuid.uuid5(game_id, f"round:{state.round}"), "game_id": game_id,
                     "round_number": state.round, "started_at": v.now(), "ended_at": None,
                     "multiplier": state.multiplier, "had_redeal": state.multiplier > 1,
                     "round_data": {}})
             self._write_step(step)
-        game_row = {**fresh.game_row, **step.game_changes}
-        self._state_cache.put(_Cached(game_row, state, fresh.players))
+            game_row = {**fresh.game_row, **step.game_changes}
+            self._publish(_Cached(game_row, state, fresh.players))
         return from_row(Game, game_row)
 
     def get_game(self, game_id):
@@ -242,14 +261,14 @@ class GameRecording:
                     continue  # Judge the action against the stored state, not a stale copy.
                 raise InvalidInput(f"illegal action #{seq} in game {game_id}: {e}") from None
             step = self._step(current, seq, action, outcome)
+            game_row = {**current.game_row, **step.game_changes}
             try:
                 with self.transaction():
                     self._write_step(step)
+                    self._publish(_Cached(game_row, outcome.state, current.players))
             except StaleVersion:
                 self._state_cache.discard(game_id)
                 return self._replayed(game_id, seq, action)
-            game_row = {**current.game_row, **step.game_changes}
-            self._state_cache.put(_Cached(game_row, outcome.state, current.players))
             return from_row(Game, game_row)
 
     def load_game(self, game_id):
@@ -377,7 +396,11 @@ class GameRecording:
                     "final_scores": {"totals": event["totals"], "rounds": event["rounds"],
                                      "by_player": {str(p): t for p, t in zip(players, event["totals"])}}})
                 room_changes = (current.game_row["room_id"], {"status": "finished"})
-                for pos, (pid, total) in enumerate(zip(players, event["totals"])):
+                # Sorted by player id, not by seat: two games of the same
+                # players ending at once then lock the players' rows in the
+                # same order, and cannot deadlock on PostgreSQL.
+                for pos, pid, total in sorted(zip(range(4), players, event["totals"]),
+                                              key=lambda x: str(x[1])):
                     player_stats.append((pid, {
                         "games_played": Add(1), "games_won": Add(int(pos == winner)),
                         "total_score": Add(total), "highest_score": AtLeast(total)}))

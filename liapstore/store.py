@@ -12,6 +12,7 @@ recovery, replay) lives in ``liapstore/games.py``, a mixin of this class.
 """
 import hashlib
 import secrets
+import threading
 import uuid
 from contextlib import contextmanager
 from datetime import timedelta
@@ -44,6 +45,9 @@ class Store(GameRecording):
     def __init__(self, url):
         self.url = url
         self._state_cache = StateCache()
+        # Per thread: the callbacks waiting for the outermost commit (None
+        # outside a transaction). See transaction() and _after_commit().
+        self._tx = threading.local()
 
     # -- life cycle ----------------------------------------------------------
 
@@ -341,9 +345,46 @@ class Store(GameRecording):
 
     @contextmanager
     def transaction(self):
-        """Group several writes atomically: all of them happen or none does."""
-        raise NotImplementedError
-        yield  # pragma: no cover
+        """Group several writes atomically: all of them happen or none does.
+
+        Transactions nest: an inner block that fails rolls back only its own
+        writes (a savepoint), and the caller may catch its error and go on.
+        Whatever the store keeps or emits because of a write (the cached game
+        state today, cache entries and events as they come) takes effect only
+        after the outermost block commits, and is dropped if it rolls back.
+        """
+        tx = self._tx
+        outer = getattr(tx, "after_commit", None) is None
+        if outer:
+            tx.after_commit = []
+        mark = len(tx.after_commit)
+        try:
+            with self._transaction():
+                yield
+        except BaseException:
+            # The block's writes are gone, so is what they would have published.
+            del tx.after_commit[mark:]
+            if outer:
+                tx.after_commit = None
+            raise
+        if outer:
+            callbacks, tx.after_commit = tx.after_commit, None
+            for callback in callbacks:
+                callback()
+
+    def _after_commit(self, callback):
+        """Run ``callback`` once the outermost transaction commits (now, if
+        none is open); never if it rolls back.
+
+        peewee has commit callbacks of its own, but they outlive a rolled-back
+        savepoint and the memory backend has none; this one works the same on
+        every backend.
+        """
+        pending = getattr(self._tx, "after_commit", None)
+        if pending is None:
+            callback()
+        else:
+            pending.append(callback)
 
     def _get(self, table, column, value):
         rows = self._select(table, [(column, "=", value)], (), limit=1)
@@ -395,6 +436,13 @@ class Store(GameRecording):
 
     def _count(self, table):
         raise NotImplementedError
+
+    @contextmanager
+    def _transaction(self):
+        """One database transaction, or a savepoint inside an open one. The
+        public ``transaction()`` wraps it with the after-commit bookkeeping."""
+        raise NotImplementedError
+        yield  # pragma: no cover
 
     def _search_rooms(self, words, limit):
         raise NotImplementedError

@@ -117,7 +117,7 @@ class MemoryStore(Store):
         return latest, latest
 
     @contextmanager
-    def transaction(self):
+    def _transaction(self):
         # One lock serialises writers, as SQLite does. The undo log restores
         # every change of a failed transaction (or of a failed nested block,
         # like a savepoint).
@@ -139,7 +139,7 @@ class MemoryStore(Store):
     # -- primitives -------------------------------------------------------------------
 
     def _insert(self, table, row):
-        with self.transaction():
+        with self._transaction():
             t = self._tables[table]
             row = {c: copy.deepcopy(row[c]) if c in row else _default(f)
                    for c, f in t.fields.items()}
@@ -167,7 +167,7 @@ class MemoryStore(Store):
             return [copy.deepcopy(r) for r in rows[:limit]]
 
     def _update(self, table, where, changes):
-        with self.transaction():
+        with self._transaction():
             t = self._tables[table]
             count = 0
             for key in t.candidates(where):
@@ -190,7 +190,7 @@ class MemoryStore(Store):
             return count
 
     def _delete(self, table, where):
-        with self.transaction():
+        with self._transaction():
             t = self._tables[table]
             doomed = [k for k in t.candidates(where) if _matches(t.rows[k], where)]
             for key in doomed:

@@ -17,7 +17,13 @@ from playhouse.pool import PooledPostgresqlDatabase
 from ..errors import StorageUnavailable
 from ..schema.models import Room
 from ..urls import redact
+from .driver_errors import classify_postgres
 from .sql import SqlStore
+
+try:
+    from psycopg import Error as _PsycopgError
+except ImportError:  # The postgres extra is not installed; _open says so.
+    _PsycopgError = None
 
 # Any constant will do, as long as every liapstore process uses the same one.
 _MIGRATION_LOCK_KEY = 0x6C6961707374  # "liapst"
@@ -29,6 +35,8 @@ class PostgresStore(SqlStore):
     greatest = "GREATEST"
     pooled = True
     failed_statement_aborts_transaction = True
+    classify = staticmethod(classify_postgres)
+    driver_exceptions = (_PsycopgError,) if _PsycopgError else ()
 
     def _open(self, params):
         params.setdefault("max_connections", 20)
@@ -43,8 +51,9 @@ class PostgresStore(SqlStore):
 
     def migrate(self):
         applied = super().migrate()
-        # Every connect() runs this, which keeps the window of analytics
-        # partitions moving even for deployments that never run maintain().
+        # Explicit migrations keep the window of monthly analytics partitions
+        # moving; so does maintain(). connect() runs neither when the schema
+        # is up to date: the DEFAULT partition takes any row meanwhile.
         self._ensure_partitions()
         return applied
 
@@ -68,9 +77,11 @@ class PostgresStore(SqlStore):
 
     def _ensure_partitions(self):
         # Last month through twelve months ahead; existing ones are skipped.
+        # Under the migration lock, so that two processes never race to
+        # create the same partition.
         with self.translate_errors(), self.db.atomic():
+            self._lock_for_migration()
             cursor = self.db.execute_sql(
                 "SELECT liapstore_ensure_analytics_partitions("
                 "(now() AT TIME ZONE 'UTC')::date - 31, 14)")
             return cursor.fetchone()[0]
-

@@ -9,7 +9,6 @@ path (``_write_step``) runs SQL text built once from the models and cached,
 because building a peewee query costs several times what SQLite needs to run
 it (see the benchmarks).
 """
-import re
 from contextlib import contextmanager
 
 import peewee
@@ -18,13 +17,16 @@ from playhouse.db_url import parse as parse_url
 from playhouse.migrations import Runner
 from playhouse.pool import MaxConnectionsExceeded
 
-from ..errors import Conflict, InvalidInput, NotFound, StorageUnavailable
+from ..errors import (Conflict, InvalidInput, LiapstoreError, NotFound, SchemaOutdated,
+                      StorageUnavailable)
 from ..games import StaleVersion
 from ..schema import migrations
 from ..schema.models import BY_TABLE
 from ..store import Store
 from ..updates import Add, AtLeast
 from ..urls import redact
+from .driver_errors import (DUPLICATE, REFERENCED, REJECTED, RETRY, SCHEMA, UNAVAILABLE,
+                            driver_error)
 
 
 class SqlStore(Store):
@@ -76,54 +78,94 @@ class SqlStore(Store):
     failed_statement_aborts_transaction = False
 
     @contextmanager
-    def _write(self):
-        with self.translate_errors():
+    def _write(self, deleting=False):
+        with self.translate_errors(deleting):
             if self.failed_statement_aborts_transaction and self.db.in_transaction():
                 with self.db.atomic():
                     yield
             else:
                 yield
 
+    #: Classifies one driver exception (see driver_errors.py).
+    classify = None
+    #: The driver's exception classes that can escape peewee unwrapped (a
+    #: cursor read, a commit), caught beside peewee's own.
+    driver_exceptions = ()
+
     @contextmanager
-    def translate_errors(self):
+    def translate_errors(self, deleting=False):
         """Run one operation: on a pooled connection if the store has a pool,
         with driver exceptions turned into liapstore errors (the one place
-        that does)."""
+        that does). ``deleting``: a foreign-key violation means the row is
+        still referenced (Conflict), not that a referenced row is missing."""
         try:
             if self.pooled:
                 with self.db.connection_context():
                     yield
             else:
                 yield
-        except peewee.IntegrityError as e:
-            raise _integrity_error(e) from e
-        except (peewee.OperationalError, peewee.InterfaceError, peewee.InternalError,
-                MaxConnectionsExceeded) as e:
-            # SQLSTATE class 40 (serialization failure, deadlock) means "retry",
-            # which is what Conflict tells a caller.
-            if str(getattr(e.__cause__, "sqlstate", "") or "").startswith("40"):
-                raise Conflict(f"the database rolled the transaction back: {_first_line(e)}") from e
-            raise self._unavailable(e) from e
-        except peewee.DataError as e:
-            raise InvalidInput(f"the database rejected a value: {_first_line(e)}") from e
+        except (peewee.PeeweeException, MaxConnectionsExceeded) + self.driver_exceptions as e:
+            raise self._translated(e, deleting) from e
+        except _MissingObject as e:
+            # Raised inside a transaction; now that it is rolled back the
+            # schema version can be read (PostgreSQL refuses every statement
+            # in a failed transaction).
+            if self.db.in_transaction():
+                raise
+            raise (self._schema_behind() or StorageUnavailable(str(e))) from e.__cause__
 
-    def _unavailable(self, e):
-        return StorageUnavailable(f"{redact(self.url)}: {_first_line(e)}")
+    def _translated(self, e, deleting):
+        """The liapstore error for driver (or peewee) exception ``e``. Its
+        message keeps the database's own first line, which says what failed."""
+        if isinstance(e, MaxConnectionsExceeded):
+            return StorageUnavailable(f"{redact(self.url)}: every pooled connection is busy: {e}")
+        cause = driver_error(e, self.driver_exceptions)
+        kind = self.classify(cause) if isinstance(cause, self.driver_exceptions) else UNAVAILABLE
+        message = _first_line(cause)
+        if kind == DUPLICATE:
+            return Conflict(f"already exists: {message}")
+        if kind == REFERENCED:
+            return (Conflict(f"still referenced: {message}") if deleting
+                    else NotFound(f"a referenced row does not exist: {message}"))
+        if kind == RETRY:
+            return Conflict(f"the database rolled the transaction back; retry: {message}")
+        if kind == REJECTED:
+            return InvalidInput(f"the database rejected a value: {message}")
+        if kind == SCHEMA:
+            if self.db.in_transaction():
+                return _MissingObject(f"{redact(self.url)}: {message}")
+            outdated = self._schema_behind()
+            if outdated:
+                return outdated
+        return StorageUnavailable(f"{redact(self.url)}: {message}")
+
+    def _schema_behind(self):
+        """A SchemaOutdated error if this database's schema is missing or older
+        than this liapstore's, else None (the failed statement had another cause)."""
+        try:
+            applied, latest = self.schema_version()
+        except LiapstoreError:
+            return None
+        if applied >= latest:
+            return None
+        return SchemaOutdated(
+            f"{redact(self.url)}: the database schema is at version {applied}, this liapstore "
+            f"needs version {latest}: run `liapstore migrate` (or connect with migrate=True)")
 
     @contextmanager
-    def transaction(self):
-        with self.translate_errors(), self.db.atomic():
+    def _transaction(self):
+        with self.translate_errors(), self.db.atomic(**self.write_lock):
             yield
+
+    #: Arguments for a write transaction's BEGIN (SQLite takes its write lock up front).
+    write_lock = {}
 
     # -- schema ----------------------------------------------------------------------
 
     def migrate(self):
-        with self.translate_errors(), self.db.atomic(**self.migration_lock):
+        with self.translate_errors(), self.db.atomic(**self.write_lock):
             self._lock_for_migration()
             return Runner(self.db, migrations.DIRECTORY).up()
-
-    #: Arguments for the migration's transaction (SQLite takes its write lock up front).
-    migration_lock = {}
 
     def _lock_for_migration(self):
         """Serialise concurrent migrations from several processes."""
@@ -177,7 +219,7 @@ class SqlStore(Store):
 
     def _delete(self, table, where):
         model = BY_TABLE[table]
-        with self._write():
+        with self._write(deleting=True):
             return self._where(model.delete(), model, where).execute(self.db)
 
     def _count(self, table):
@@ -263,6 +305,12 @@ class SqlStore(Store):
         return sql, [fields[c].db_value(row[c]) for c in columns]
 
 
+class _MissingObject(StorageUnavailable):
+    """Internal: a table, column or function was missing inside a transaction.
+    The outermost ``translate_errors`` turns it into SchemaOutdated when the
+    schema is behind, else into a plain StorageUnavailable."""
+
+
 def _quote(name):
     # Both dialects quote identifiers with double quotes.
     return f'"{name}"'
@@ -270,17 +318,3 @@ def _quote(name):
 
 def _first_line(e):
     return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-
-
-def _integrity_error(e):
-    message = _first_line(e)
-    lowered = message.lower()
-    if "unique" in lowered or "duplicate key" in lowered:
-        return Conflict(f"already exists: {message}")
-    if "update or delete on table" in lowered:
-        return Conflict(f"still referenced: {message}")
-    if "foreign key" in lowered:
-        return NotFound(f"a referenced row does not exist: {message}")
-    if re.search(r"check constraint|not.null", lowered):
-        return InvalidInput(f"the database rejected the row: {message}")
-    return Conflict(message)

@@ -7,10 +7,11 @@ process; NORMAL is faster and still survives the process being killed).
 """
 import os
 
-from peewee import SQL, SqliteDatabase
+from peewee import SQL, SqliteDatabase, _savepoint
 
 from ..errors import InvalidInput
 from ..schema.models import Room
+from .driver_errors import SQLITE_ERRORS, classify_sqlite
 from .sql import SqlStore
 
 
@@ -18,9 +19,14 @@ class SqliteStore(SqlStore):
     backend = "sqlite"
     dialect = "sqlite"
     greatest = "MAX"
-    # BEGIN IMMEDIATE takes the write lock at once, so two processes that
-    # migrate the same new file run one after the other.
-    migration_lock = {"lock_type": "IMMEDIATE"}
+    # Every write transaction takes the write lock at BEGIN. A deferred
+    # transaction that reads first and then writes cannot wait for the lock
+    # in WAL mode: if another connection committed meanwhile, its upgrade
+    # fails at once with SQLITE_BUSY_SNAPSHOT, and busy_timeout never applies.
+    # Taken up front, the lock is simply waited for (up to busy_timeout).
+    write_lock = {"lock_type": "IMMEDIATE"}
+    classify = staticmethod(classify_sqlite)
+    driver_exceptions = SQLITE_ERRORS
 
     def _open(self, params):
         path = params.pop("database")
@@ -36,7 +42,7 @@ class SqliteStore(SqlStore):
             raise InvalidInput(f"unknown sqlite:// options {sorted(params)}; "
                                "supported: busy_timeout, synchronous")
         self.path = os.path.abspath(path)
-        return SqliteDatabase(self.path, pragmas=pragmas)
+        return _Database(self.path, pragmas=pragmas)
 
     def _search_rooms(self, words, limit):
         # FTS5 query syntax: each word quoted, separated by spaces = AND.
@@ -47,3 +53,29 @@ class SqliteStore(SqlStore):
                  .order_by(Room.created_at, Room.id).limit(limit))
         with self.translate_errors():
             return list(query.dicts().execute(self.db))
+
+
+class _Database(SqliteDatabase):
+    """SqliteDatabase that does not hide why a transaction failed.
+
+    On some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_BUSY during COMMIT)
+    SQLite rolls the whole transaction back by itself. peewee then issues its
+    own ROLLBACK (or ROLLBACK TO a savepoint that no longer exists), which
+    fails with "no transaction is active" and replaces the real error, such
+    as "database or disk is full". Asking the connection whether a
+    transaction is still open keeps the real one.
+    """
+
+    def rollback(self):
+        if not self.is_closed() and not self.connection().in_transaction:
+            return
+        super().rollback()
+
+    def savepoint(self):
+        return _Savepoint(self)
+
+
+class _Savepoint(_savepoint):
+    def rollback(self, begin=True):
+        if self.db.connection().in_transaction:
+            super().rollback(begin)
