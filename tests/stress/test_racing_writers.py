@@ -49,13 +49,12 @@ SHORT = {"winning_score": 1, "max_rounds": 1}
 # -- running the racers --------------------------------------------------------------
 
 
-def race_threads(stores, task, n, args_for):
+def run_threads(stores, task, n, args_for):
     """Run ``n`` racer threads over ``stores`` (racer i uses stores[i % len]); their outcomes."""
     barrier = threading.Barrier(n, timeout=BARRIER_TIMEOUT)
     out = queue.Queue()
-    threads = [threading.Thread(target=run_racer, daemon=True,
-                                args=(task, stores[me % len(stores)], me, barrier, out, args_for(me)))
-               for me in range(n)]
+    threads = [threading.Thread(target=run_racer, daemon=True, args=(
+        task, stores[me % len(stores)], me, barrier, out, args_for(me))) for me in range(n)]
     for t in threads:
         t.start()
     outcomes = _collect(out, n)
@@ -64,7 +63,7 @@ def race_threads(stores, task, n, args_for):
     return outcomes
 
 
-def race_processes(url, task, n, args_for):
+def run_processes(url, task, n, args_for):
     """Run ``n`` racer processes, each with its own Store on ``url``; their outcomes."""
     # forkserver: each racer is forked from a clean server process that has
     # imported liapstore and its drivers once but opened nothing, so racers
@@ -112,7 +111,7 @@ def _collect(out, n):
     return outcomes
 
 
-def race(mode, backend, store, store_url, task, args_for):
+def race(mode, store, store_url, task, args_for):
     """Run the racers as threads or processes; return (outcomes, seconds)."""
     t0 = time.monotonic()
     if mode == "threads":
@@ -120,12 +119,12 @@ def race(mode, backend, store, store_url, task, args_for):
         if store.durable:
             stores.append(liapstore.connect(store_url, migrate=False))
         try:
-            outcomes = race_threads(stores, task, THREADS, args_for)
+            outcomes = run_threads(stores, task, THREADS, args_for)
         finally:
             for other in stores[1:]:
                 other.close()
     else:
-        outcomes = race_processes(store_url, task, PROCESSES, args_for)
+        outcomes = run_processes(store_url, task, PROCESSES, args_for)
     return outcomes, time.monotonic() - t0
 
 
@@ -161,12 +160,15 @@ def is_uuid(result):
 # -- the same game, every step -----------------------------------------------------------
 
 
-def same_game_every_step(backend, mode, store, store_url, figures):
+def race_same_game(backend, mode, store, store_url, figures):
+    """Every racer records the same game's next action, at every step of a
+    whole game: one stored action per version, the no-op for the racers that
+    sent it, Conflict for the rest; no gap, no duplicate, verify clean."""
     players = [store.create_player(f"same_{i}").id for i in range(4)]
     room = store.create_room("SAME", "same game")
     game_id = store.start_game(room.id, players, **SHORT).id
 
-    outcomes, seconds = race(mode, backend, store, store_url, "same_game", lambda me: (game_id,))
+    outcomes, seconds = race(mode, store, store_url, "same_game", lambda me: (game_id,))
 
     game = store.get_game(game_id)
     log = store.list_actions(game_id)
@@ -202,7 +204,8 @@ def same_game_every_step(backend, mode, store, store_url, figures):
             f"no-ops, {conflicts} Conflicts, 0 other errors, {seconds:.1f} s")
 
 
-test_same_game_every_step_threads, test_same_game_every_step_processes = in_threads_and_processes(same_game_every_step)
+test_race_same_game_threads, test_race_same_game_processes = \
+    in_threads_and_processes(race_same_game)
 
 
 # -- starting games at once ---------------------------------------------------------------
@@ -210,17 +213,18 @@ test_same_game_every_step_threads, test_same_game_every_step_processes = in_thre
 GAMES_PER_RACER = 3
 
 
-def start_games_at_once(backend, mode, store, store_url, figures):
+def race_start_games(backend, mode, store, store_url, figures):
+    """Racers start (or import) games in rooms of their own at once: all succeed."""
     players = [store.create_player(f"start_{i}").id for i in range(4)]
     n = racers(mode)
-    rooms = [[store.create_room(f"START-{me}-{k}", "start race").id for k in range(GAMES_PER_RACER)]
-             for me in range(n)]
+    rooms = [[store.create_room(f"START-{me}-{k}", "start race").id
+              for k in range(GAMES_PER_RACER)] for me in range(n)]
     # A running game to import: the state after its first declaration.
     steps = list(bots.play_game(5, **SHORT))
     imported = next(outcome.state for _, _, action, outcome in steps
                     if action["type"] == "declare").to_dict()
 
-    outcomes, seconds = race(mode, backend, store, store_url, "start_games",
+    outcomes, seconds = race(mode, store, store_url, "start_games",
                              lambda me: (rooms[me], players, imported))
 
     started = {room: result for _, _, room, result in outcomes}
@@ -237,13 +241,16 @@ def start_games_at_once(backend, mode, store, store_url, figures):
             f"{len(outcomes)} start_game/import_game calls at once, all succeeded, {seconds:.1f} s")
 
 
-test_start_games_at_once_threads, test_start_games_at_once_processes = in_threads_and_processes(start_games_at_once)
+test_race_start_games_threads, test_race_start_games_processes = \
+    in_threads_and_processes(race_start_games)
 
 
 # -- ending games of the same players at once ----------------------------------------------
 
 
-def games_of_the_same_players_end_at_once(backend, mode, store, store_url, figures):
+def race_end_games(backend, mode, store, store_url, figures):
+    """The last actions of games of the same four players, seated in different
+    orders, are recorded at once: every game ends, no deadlock, statistics exact."""
     players = [store.create_player(f"end_{i}").id for i in range(4)]
     orders = list(itertools.permutations(players))
     n = racers(mode)
@@ -267,7 +274,7 @@ def games_of_the_same_players_end_at_once(backend, mode, store, store_url, figur
             stats["total"] += total
             stats["highest"] = max(stats["highest"], total)
 
-    outcomes, seconds = race(mode, backend, store, store_url, "end_games", lambda me: games[me])
+    outcomes, seconds = race(mode, store, store_url, "end_games", lambda me: games[me])
 
     bad = [o for o in outcomes if o[-1] is not True]
     assert not bad, f"{len(bad)} of {n} games failed to end, e.g. {bad[:5]}"
@@ -278,20 +285,23 @@ def games_of_the_same_players_end_at_once(backend, mode, store, store_url, figur
         p = store.get_player(pid)
         got = {"played": p.games_played, "won": p.games_won, "total": p.total_score,
                "highest": p.highest_score}
-        assert got == expected[pid], f"player {p.username}: statistics {got}, expected {expected[pid]}"
+        assert got == expected[pid], f"{p.username}: statistics {got}, expected {expected[pid]}"
     figures(f"[race end-games {backend} {mode}] {n} games of the same 4 players, seated in "
             f"{n} different orders, ended at once: all ended, statistics exact, {seconds:.1f} s")
 
 
-test_games_of_the_same_players_end_at_once_threads, test_games_of_the_same_players_end_at_once_processes = in_threads_and_processes(games_of_the_same_players_end_at_once)
+test_race_end_games_threads, test_race_end_games_processes = \
+    in_threads_and_processes(race_end_games)
 
 
 # -- creating players at once -----------------------------------------------------------------
 
 
-def create_players_at_once(backend, mode, store, store_url, figures):
+def race_create_players(backend, mode, store, store_url, figures):
+    """Racers create players with clashing usernames and e-mails, and
+    get-or-create one player: one winner per name, Conflict for the rest."""
     names = 4
-    outcomes, seconds = race(mode, backend, store, store_url, "create_players",
+    outcomes, seconds = race(mode, store, store_url, "create_players",
                              lambda me: (names, "racer"))
 
     errors = [o for o in outcomes if o[-1] != "conflict" and not is_uuid(o[-1])]
@@ -317,7 +327,8 @@ def create_players_at_once(backend, mode, store, store_url, figures):
             f"e-mail), get_or_create_player: one id for all, {seconds:.1f} s")
 
 
-test_create_players_at_once_threads, test_create_players_at_once_processes = in_threads_and_processes(create_players_at_once)
+test_race_create_players_threads, test_race_create_players_processes = \
+    in_threads_and_processes(race_create_players)
 
 
 # -- a deadlock is a Conflict, and undoes its whole transaction -----------------------------
