@@ -185,3 +185,33 @@ def leaderboard(store, by, limit):
 def maintain(store):
     """Periodic upkeep: partitions ahead, expired sessions, leaderboard refresh."""
     click.echo(json.dumps(store.maintain(), indent=2))
+
+
+@main.group()
+def achievements():
+    """The achievement catalogue and its awards."""
+
+
+@achievements.command("list")
+@store_command()
+def achievements_list(store):
+    """Every achievement in the catalogue, with how many players hold it."""
+    from .achievements import CATALOGUE
+    click.echo(f"{'code':<22}{'title':<18}{'target':>7}{'holders':>9}  description")
+    for a in CATALOGUE:
+        holders, page = 0, store.achievement_holders(a.code, limit=1000)
+        while True:
+            holders += len(page)
+            if not page.next_cursor:
+                break
+            page = store.achievement_holders(a.code, limit=1000, after=page.next_cursor)
+        click.echo(f"{a.code:<22}{a.title:<18}{a.target:>7}{holders:>9}  {a.description}")
+
+
+@achievements.command("backfill")
+@store_command()
+def achievements_backfill(store):
+    """Award achievements earned by games recorded before they existed
+    (idempotent: a second run awards nothing)."""
+    done = store.backfill_achievements()
+    click.echo(f"checked {done['players']} players, awarded {done['awarded']} achievements")

@@ -38,7 +38,8 @@ class Step(NamedTuple):
     round_update: tuple | None  # (round_id, {column: value})
     turn_inserts: list
     room_changes: tuple | None  # (room_id, {column: value})
-    player_stats: list          # [(player_id, {column: Add/AtLeast})]
+    player_stats: list          # [(player_id, {column: Add/AtLeast})]; set when the game ends
+    players: tuple              # player id by seat position
 
 
 class _Cached(NamedTuple):
@@ -408,7 +409,7 @@ class GameRecording:
                       "action_type": action["type"], "action_data": action, "timestamp": now,
                       "sequence_number": seq}
         return Step(game_id, seq - 1, game_changes, action_row, seat_changes, round_insert,
-                    round_update, turn_inserts, room_changes, player_stats)
+                    round_update, turn_inserts, room_changes, player_stats, players)
 
     def _write_step(self, step):
         """Apply a Step inside the caller's transaction (SQL overrides the hot part)."""
@@ -432,6 +433,10 @@ class GameRecording:
             self._update("rooms", [("id", "=", step.room_changes[0])], step.room_changes[1])
         for player_id, changes in step.player_stats:
             self._update("players", [("id", "=", player_id)], changes)
+        if step.player_stats:
+            # After the statistics updates, which lock the players' rows.
+            self._award_achievements(step.game_id, step.players, step.game_changes["winner_id"],
+                                     step.game_changes["ended_at"])
 
 
 def _without_type(event):
