@@ -114,8 +114,24 @@ def create_players(store, me, barrier, out, names, prefix):
              _call(lambda: str(store.get_or_create_player(shared).id))))
 
 
+def first_connect(store, me, barrier, out, url):
+    """Open the store at once, on a database never migrated: every racer
+    migrates it or finds it migrated, then writes to it."""
+    del store  # each racer opens its own, after the barrier
+    barrier.wait()
+
+    def connect_and_write():
+        with liapstore.connect(url) as own:
+            own.create_player(f"first_{me}")
+            return list(own.schema_version())
+
+    out.put(("connect", me, url, _call(connect_and_write)))
+
+
 TASKS = {"same_game": same_game, "start_games": start_games, "end_games": end_games,
-         "create_players": create_players}
+         "create_players": create_players, "first_connect": first_connect}
+#: Tasks whose racers open their own Store inside the race.
+OWN_STORE = {"first_connect"}
 
 
 def run_racer(task, store, me, barrier, out, args):
@@ -131,6 +147,9 @@ def run_racer(task, store, me, barrier, out, args):
 
 def process_main(task, url, me, barrier, out, args):
     """Entry point of a racer process: its own Store on the shared database."""
+    if task in OWN_STORE:
+        run_racer(task, None, me, barrier, out, args)
+        return
     try:
         store = liapstore.connect(url, migrate=False)
     except BaseException as e:  # noqa: BLE001

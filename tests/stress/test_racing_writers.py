@@ -18,7 +18,9 @@ then, at once:
   different orders: every game ends, nobody deadlocks (or sees a deadlock as
   StorageUnavailable), and each player's statistics count every game once;
 - create players with clashing usernames and e-mails, and get-or-create one
-  player: one winner per name, Conflict for the rest, one id for everyone.
+  player: one winner per name, Conflict for the rest, one id for everyone;
+- open a database never migrated (each racer its own Store): one of them
+  migrates it, the others wait and find it up to date, and all write to it.
 
 Any other outcome, a raw driver error or "database is locked" or a
 StorageUnavailable, fails the test and is shown in its message.
@@ -36,7 +38,9 @@ import pytest
 import liapstore
 from liapstore import Conflict
 from liapstore.game import bots
-from race_helpers import BARRIER_TIMEOUT, canonical, failure, process_main, run_racer
+from liapstore.schema import migrations
+from race_helpers import (BARRIER_TIMEOUT, OWN_STORE, canonical, failure, process_main,
+                          run_racer)
 
 THREADS = 16
 PROCESSES = 8
@@ -114,7 +118,9 @@ def _collect(out, n):
 def race(mode, store, store_url, task, args_for):
     """Run the racers as threads or processes; return (outcomes, seconds)."""
     t0 = time.monotonic()
-    if mode == "threads":
+    if mode == "threads" and task in OWN_STORE:
+        outcomes = run_threads([None], task, THREADS, args_for)
+    elif mode == "threads":
         stores = [store]
         if store.durable:
             stores.append(liapstore.connect(store_url, migrate=False))
@@ -329,6 +335,46 @@ def race_create_players(backend, mode, store, store_url, figures):
 
 test_race_create_players_threads, test_race_create_players_processes = \
     in_threads_and_processes(race_create_players)
+
+
+# -- the first connections to a new database, at once ------------------------------------
+
+
+@pytest.fixture
+def fresh_url(backend, request, tmp_path):
+    """A URL of a database that exists but was never migrated."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'fresh.db'}"
+    from support.servers import create_database, drop_database
+    admin = request.getfixturevalue("postgres_admin_url")
+    name = f"liapstore_fresh_{uuid.uuid4().hex[:12]}"
+    request.addfinalizer(lambda: drop_database(admin, name))
+    return create_database(admin, name)
+
+
+def race_first_connect(backend, mode, fresh_url, figures):
+    latest = len(migrations.names())
+    outcomes, seconds = race(mode, None, fresh_url, "first_connect", lambda me: (fresh_url,))
+    bad = [o for o in outcomes if o[-1] != [latest, latest]]
+    assert not bad, f"{len(bad)} of {len(outcomes)} first connections failed, e.g. {bad[:3]}"
+    with liapstore.connect(fresh_url) as store:
+        assert store.migrate() == []
+        assert store.schema_version() == (latest, latest)
+        assert store.status()["rows"]["players"] == len(outcomes)
+    figures(f"[race first-connect {backend} {mode}] {len(outcomes)} racers opened "
+            f"a database never migrated at once: migrated once, all wrote, {seconds:.1f} s")
+
+
+@pytest.mark.backends("sqlite", "postgres")
+def test_race_first_connect_threads(backend, fresh_url, figures):
+    """16 threads, each with its own Store, open a database never migrated at once."""
+    race_first_connect(backend, "threads", fresh_url, figures)
+
+
+@pytest.mark.backends("sqlite", "postgres")
+def test_race_first_connect_processes(backend, fresh_url, figures):
+    """8 processes open a database never migrated at once."""
+    race_first_connect(backend, "processes", fresh_url, figures)
 
 
 # -- a deadlock is a Conflict, and undoes its whole transaction -----------------------------
