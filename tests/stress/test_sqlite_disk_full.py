@@ -220,6 +220,9 @@ def test_a_full_disk_refuses_the_write_cleanly_and_the_store_carries_on(backend,
             message = _refused(attempt, store, f"attempt {attempt_no} on a full disk")
             assert "database or disk is full" in message, (
                 f"the error does not say the disk is full: {message}")
+        if leave:
+            # The commit got as far as writing some of its frames to the log.
+            assert Path(f"{scene.db}-wal").stat().st_size > 0
         assert scene.snapshot(store) == before, "a refused write left something behind"
 
         small_fs.make_room()
