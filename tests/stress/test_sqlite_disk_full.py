@@ -17,8 +17,11 @@ space is back the same Store makes the same write.
 
 Read-only: as root, file permissions do not stop a write, so the file is made
 read-only with a read-only bind mount over it, and the folder by remounting
-the filesystem read-only. Every write is refused with StorageUnavailable,
-nothing changes, and once the file is writable again a Store writes it.
+the filesystem read-only. Every write is refused with StorageUnavailable and
+nothing changes. Once the folder is writable again the same Store writes.
+Once the file is writable again a new Store writes: a Store that opened the
+file while it was read-only keeps SQLite's read-only connection (in each
+thread that opened one) and goes on refusing writes until it is reopened.
 """
 import os
 import sqlite3
@@ -246,8 +249,8 @@ def test_a_read_only_database_file_refuses_writes(backend, small_fs, write):
             assert "readonly" in message.replace("read-only", "readonly"), message
             assert scene.snapshot(store) == before
     finally:
-        # A bind mount cannot be removed while the file is open, so the store
-        # is closed first; a new one then finds the file writable.
+        # A bind mount cannot be removed while the file is open: the store
+        # is closed first, and a new one then finds the file writable.
         small_fs.writable_file(scene.db)
     assert scene.integrity() == [("ok",)]
     with liapstore.connect(scene.url) as store:
@@ -270,12 +273,13 @@ def test_a_read_only_folder_refuses_writes(backend, small_fs, write):
             liapstore.connect(scene.url).close()
         assert str(scene.db) in str(at_connect.value)
         del at_connect
-        with liapstore.connect(scene.url, migrate=False) as store:
-            _refused(attempt, store, "a read-only folder")
+        store = liapstore.connect(scene.url, migrate=False)
+        _refused(attempt, store, "a read-only folder")
+        _refused(scene.snapshot, store, "reading in a read-only folder")
     finally:
         small_fs.read_only(False)
-    assert scene.integrity() == [("ok",)]
-    with liapstore.connect(scene.url) as store:
+    # The same Store carries on once the folder is writable again.
+    with store:
+        assert scene.integrity() == [("ok",)]
         assert scene.snapshot(store) == before
         assert attempt(store)
-
