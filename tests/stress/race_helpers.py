@@ -114,6 +114,19 @@ def create_players(store, me, barrier, out, names, prefix):
              _call(lambda: str(store.get_or_create_player(shared).id))))
 
 
+def abandon_or_record(store, me, barrier, out, rounds):
+    """On each of the given games at once: even racers abandon it, odd racers
+    record its next action (the same one)."""
+    for game_id, seq, action in rounds:
+        barrier.wait()
+        if me % 2 == 0:
+            result = _call(lambda: store.abandon_game(game_id) or "abandoned")
+            out.put(("abandon", me, str(game_id), result))
+        else:
+            result = _call(lambda: store.record_action(game_id, seq, action).version)
+            out.put(("record", me, str(game_id), result))
+
+
 def first_connect(store, me, barrier, out, url):
     """Open the store at once, on a database never migrated: every racer
     migrates it or finds it migrated, then writes to it."""
@@ -129,7 +142,8 @@ def first_connect(store, me, barrier, out, url):
 
 
 TASKS = {"same_game": same_game, "start_games": start_games, "end_games": end_games,
-         "create_players": create_players, "first_connect": first_connect}
+         "create_players": create_players, "first_connect": first_connect,
+         "abandon_or_record": abandon_or_record}
 #: Tasks whose racers open their own Store inside the race.
 OWN_STORE = {"first_connect"}
 

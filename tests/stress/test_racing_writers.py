@@ -19,6 +19,8 @@ then, at once:
   StorageUnavailable), and each player's statistics count every game once;
 - create players with clashing usernames and e-mails, and get-or-create one
   player: one winner per name, Conflict for the rest, one id for everyone;
+- abandon a game while others record its next action: at most one abandon
+  wins, and a game abandoned at version v never stores action v + 1;
 - open a database never migrated (each racer its own Store): one of them
   migrates it, the others wait and find it up to date, and all write to it.
 
@@ -335,6 +337,63 @@ def race_create_players(backend, mode, store, store_url, figures):
 
 test_race_create_players_threads, test_race_create_players_processes = \
     in_threads_and_processes(race_create_players)
+
+
+# -- abandoning a game while others record it ------------------------------------------------
+
+ABANDON_ROUNDS = 4
+
+
+def race_abandon_or_record(backend, mode, store, store_url, figures):
+    """Half the racers abandon a game while the other half record its next
+    action: at most one abandon succeeds; a game abandoned at version v holds
+    exactly v actions; a game nobody abandoned got the action."""
+    players = [store.create_player(f"quit_{i}").id for i in range(4)]
+    rounds = []
+    for j in range(ABANDON_ROUNDS):
+        room = store.create_room(f"QUIT-{j}", "abandon race")
+        game_id = store.start_game(room.id, players, **SHORT).id
+        steps = list(bots.play_game(400 + j, **SHORT))
+        k = 5 + 3 * j
+        for step, _, action, _ in steps[:k]:
+            store.record_action(game_id, step, action)
+        rounds.append((game_id, k + 1, steps[k][2]))
+
+    outcomes, seconds = race(mode, store, store_url, "abandon_or_record", lambda me: (rounds,))
+
+    unexpected_errors = [o for o in outcomes if o[-1] not in ("conflict", "abandoned")
+                         and not isinstance(o[-1], int)]
+    assert not unexpected_errors, f"unexpected errors: {unexpected_errors[:5]}"
+    abandoned_at = Counter()
+    for game_id, seq, action in rounds:
+        mine = [o for o in outcomes if o[2] == str(game_id)]
+        abandons = sum(o[-1] == "abandoned" for o in mine if o[0] == "abandon")
+        recorded = [o[-1] for o in mine if o[0] == "record" and o[-1] != "conflict"]
+        game = store.get_game(game_id)
+        log = store.list_actions(game_id)
+        assert [a.sequence_number for a in log] == list(range(1, game.version + 1))
+        assert store.verify_game(game_id) == []
+        assert set(recorded) <= {seq}, recorded
+        assert abandons <= 1, f"game {game_id} abandoned {abandons} times"
+        if abandons:
+            assert game.finished and store.get_room(game.room_id).status == "abandoned"
+            assert game.version in (seq - 1, seq)
+            if game.version == seq - 1:
+                assert not recorded, f"action {seq} acknowledged, then abandoned at {seq - 1}"
+            abandoned_at["before" if game.version == seq - 1 else "after"] += 1
+        else:
+            assert not game.finished and game.version == seq and recorded
+            abandoned_at["never"] += 1
+        if game.version == seq:
+            assert log[-1].action_data == action
+    figures(f"[race abandon {backend} {mode}] {ABANDON_ROUNDS} games, {racers(mode)} racers each: "
+            f"abandoned before the action {abandoned_at['before']}, after it "
+            f"{abandoned_at['after']}, not at all {abandoned_at['never']}; consistent, "
+            f"{seconds:.1f} s")
+
+
+test_race_abandon_or_record_threads, test_race_abandon_or_record_processes = \
+    in_threads_and_processes(race_abandon_or_record)
 
 
 # -- the first connections to a new database, at once ------------------------------------
