@@ -151,6 +151,9 @@ class GameRecording:
         ``GameState``; it becomes the game's first logged action (type
         ``import``), so replay and verification start from it. The room
         becomes 'playing'. Continue with sequence number ``game.version + 1``.
+        A finished state (GAME_OVER) is stored as a finished game with its
+        result, counted in the players' statistics as a game ended here
+        would be, and the room becomes 'finished'.
         """
         if not isinstance(state, rules.GameState):
             raise InvalidInput("state must be a liapstore.game.rules.GameState")
@@ -158,15 +161,16 @@ class GameRecording:
             state = rules.GameState.from_dict(v.json_object(state.to_dict(), "state"))
         except ValueError as e:
             raise InvalidInput(f"inconsistent game state: {e}") from None
-        if state.phase == "GAME_OVER":
-            raise InvalidInput("a finished game has nothing left to record; import running games only")
+        # A game that already ended elsewhere is stored finished, with the
+        # result its state holds, so the room's history keeps it.
+        events = () if state.phase != "GAME_OVER" else (_imported_end(state),)
         new = self._new_game(room_id, players, bots, state.winning_score, state.max_rounds)
         with self.transaction():
             fresh = self._start(*new)
             game_id = fresh.game_row["id"]
-            imported = rules.Outcome(state, ())
+            imported = rules.Outcome(state, events)
             step = self._step(fresh, 1, {"type": "import", "state": state.to_dict()}, imported)
-            if state.dealt or state.multiplier > 1:
+            if (state.dealt or state.multiplier > 1) and not events:
                 # The round under way needs its row, which a deal would have made.
                 self._insert("rounds", {
                     "id": uuid.uuid5(game_id, f"round:{state.round}"), "game_id": game_id,
@@ -437,6 +441,12 @@ class GameRecording:
             # After the statistics updates, which lock the players' rows.
             self._award_achievements(step.game_id, step.players, step.game_changes["winner_id"],
                                      step.game_changes["ended_at"])
+
+
+def _imported_end(state):
+    """The game_over event of a game imported already finished."""
+    return {"type": "game_over", "winner": state.winner, "totals": list(state.scores),
+            "rounds": state.round}
 
 
 def _without_type(event):

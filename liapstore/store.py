@@ -16,7 +16,7 @@ import threading
 import uuid
 from contextlib import contextmanager
 from datetime import timedelta
-from . import paging, validate as v
+from . import paging, textsearch, validate as v
 from .errors import Conflict, InvalidInput, NotFound
 from .achievements import Achievements
 from .friends import Friends
@@ -44,6 +44,9 @@ class Store(GameRecording, Friends, Achievements):
     backend = "abstract"
     #: Whether acknowledged writes survive a crash of the process.
     durable = False
+    #: Whether the leaderboard is a stored copy that ``refresh_leaderboard``
+    #: recomputes (PostgreSQL's materialized view) rather than computed when read.
+    materialized_leaderboard = False
 
     def __init__(self, url):
         self.url = url
@@ -88,11 +91,16 @@ class Store(GameRecording, Friends, Achievements):
 
     def maintain(self):
         """Periodic upkeep: create analytics partitions ahead, refresh the
-        leaderboard, drop expired sessions. Returns a dict of what it did."""
+        leaderboard, drop expired sessions. Returns a dict of what it did:
+        ``partitions_created`` (0 where there are no partitions),
+        ``expired_sessions_deleted``, and ``leaderboard_refreshed``, true
+        only where the leaderboard is materialized and was refreshed (false
+        where it is computed when read, so there is nothing to refresh)."""
         done = {"partitions_created": self._ensure_partitions(),
                 "expired_sessions_deleted": self.delete_expired_sessions()}
-        self.refresh_leaderboard()
-        return {**done, "leaderboard_refreshed": True}
+        if self.materialized_leaderboard:
+            self.refresh_leaderboard()
+        return {**done, "leaderboard_refreshed": self.materialized_leaderboard}
 
     # -- players -------------------------------------------------------------
 
@@ -210,10 +218,12 @@ class Store(GameRecording, Friends, Achievements):
         return self._page("rooms", where, ("created_at", "id"), limit, after, Room)
 
     def search_rooms(self, query, *, limit=20):
-        """Rooms whose name matches the words of ``query`` (full-text search:
-        PostgreSQL's English stemming, SQLite's FTS5, word match in memory)."""
-        words = [w for w in "".join(c if c.isalnum() else " " for c in
-                                    v.text(query, "query", max_length=200)).split()]
+        """Rooms whose name holds every word of ``query``, oldest first.
+
+        Whole words, case-insensitive, in any order; no stemming, no stop
+        words, diacritics count (the rule of ``liapstore/textsearch.py``, the
+        same on every backend)."""
+        words = textsearch.split(v.text(query, "query", max_length=200))
         if not words:
             raise InvalidInput("query must contain at least one letter or digit")
         return [from_row(Room, r) for r in self._search_rooms(words, v.limit(limit))]
@@ -454,6 +464,9 @@ class Store(GameRecording, Friends, Achievements):
         yield  # pragma: no cover
 
     def _search_rooms(self, words, limit):
+        """Rooms whose name holds every one of ``words`` (the query split by
+        ``textsearch.split``, case kept: the backend lower-cases them as it
+        does names), oldest first, at most ``limit``."""
         raise NotImplementedError
 
     def _leaderboard_rows(self, rank_column, limit):

@@ -17,7 +17,10 @@ Rule decisions (RULES.md is silent on these, so they are fixed here):
   turn). The first accept ends the decisions: the next action must be a new
   deal, the multiplier grows by 1 and, if nobody accepted earlier in this
   round, the accepting seat becomes the round starter. When every weak seat
-  declines, or no seat is weak, the declaration phase begins.
+  declines, or no seat is weak, the declaration phase begins. A state may
+  also hold ``redeal_accepted``: an accept already made by a seat later in
+  that order (servers that collect the decisions at once have these); it
+  takes effect when the seats still pending before it all decline.
 * Round starter: the first seat to accept a redeal this round, else in
   round 1 the holder of GENERAL_RED (after the final deal), else the winner
   of the last turn of the previous round.
@@ -239,10 +242,19 @@ class GameState:
     scores: tuple = (0, 0, 0, 0)
     last_turn_winner: Optional[int] = None
     winner: Optional[int] = None
+    # A seat that already accepted a redeal while seats before it in the
+    # deciding order (redeal_pending) still decide; only a game moved in from
+    # a server that collects the decisions at once has one. See _redeal.
+    redeal_accepted: Optional[int] = None
 
     def to_dict(self) -> dict:
-        """Return the state as a dict of JSON-compatible values only."""
-        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        """Return the state as a dict of JSON-compatible values only.
+
+        Optional keys (_OPTIONAL) are left out at their default, so states
+        stored before they existed compare equal to the states they replay to.
+        """
+        data = {f.name: getattr(self, f.name) for f in fields(self)
+                if not (f.name in _OPTIONAL and getattr(self, f.name) is None)}
         data["hands"] = [list(hand) for hand in self.hands]
         data["plays"] = [[seat, list(pieces)] for seat, pieces in self.plays]
         for key in ("redeal_pending", "declarations", "zero_streak", "captured", "scores"):
@@ -255,8 +267,8 @@ class GameState:
         if not isinstance(data, dict):
             raise ValueError("a game state must be a dict")
         names = {f.name for f in fields(cls)}
-        if set(data) != names:
-            missing, extra = sorted(names - set(data)), sorted(set(data) - names)
+        if not names - _OPTIONAL <= set(data) <= names:
+            missing, extra = sorted(names - _OPTIONAL - set(data)), sorted(set(data) - names)
             raise ValueError(f"bad game state keys: missing {missing}, unexpected {extra}")
         try:
             values = dict(data)
@@ -271,6 +283,11 @@ class GameState:
         if len(values["hands"]) != SEATS:
             raise ValueError("a game state needs exactly 4 hands")
         return cls(**values)
+
+
+# GameState keys that to_dict leaves out (and from_dict accepts missing)
+# while they hold None.
+_OPTIONAL = frozenset({"redeal_accepted"})
 
 
 class Outcome(NamedTuple):
@@ -426,6 +443,11 @@ def _redeal(state: GameState, action: dict, want: Expectation) -> Outcome:
     accept, seat = action["accept"], action["seat"]
     if not isinstance(accept, bool):
         raise RuleViolation(f"accept must be true or false, not {accept!r}")
+    rest = state.redeal_pending[1:]
+    if not accept and not rest and state.redeal_accepted is not None:
+        # Everyone before an accept already recorded declined: that accept
+        # is the first one in order, and it takes effect now.
+        accept, seat = True, state.redeal_accepted
     if accept:
         # The first accept ends the decisions; a fresh deal must follow.
         starter = seat if state.redeal_starter is None else state.redeal_starter
@@ -437,10 +459,10 @@ def _redeal(state: GameState, action: dict, want: Expectation) -> Outcome:
                 dealt=False,
                 hands=((),) * SEATS,
                 redeal_pending=(),
+                redeal_accepted=None,
             ),
             (),
         )
-    rest = state.redeal_pending[1:]
     if rest:
         return Outcome(replace(state, redeal_pending=rest), ())
     return Outcome(_begin_declaration(state), ())
@@ -564,3 +586,18 @@ def _finish_round(state: GameState) -> tuple[GameState, tuple]:
         captured=(0,) * SEATS,
     )
     return following, tuple(events)
+
+
+def finish_round(state: GameState) -> Outcome:
+    """Score a round whose last turn is over (TURN phase, hands empty, no plays).
+
+    apply() does this itself when the last play empties the hands; this is
+    for a state taken from elsewhere at that very moment (a server showing
+    the round's scores). Raises RuleViolation for any other state.
+    """
+    if state.phase != "TURN" or any(state.hands) or state.plays:
+        raise RuleViolation("only a round whose hands are empty can be scored")
+    if sum(state.captured) != MAX_DECLARE or None in state.declarations:
+        raise RuleViolation("a finished round hands out 8 piles to declared seats")
+    after, events = _finish_round(state)
+    return Outcome(after, events)

@@ -150,3 +150,17 @@ def assert_detects(store, game_id, where, word):
     hits = [p for p in problems if p.where == where and word in p.message]
     assert hits, [str(p) for p in problems]
     assert where in str(hits[0])
+
+
+def audit_payload(player):
+    """The audit log's ``changed_data`` for ``player`` as it now is, on every
+    backend: the whole row without the e-mail columns, ids as canonical text,
+    timestamps as fixed-width UTC text, booleans as JSON booleans."""
+    def utc(t):
+        return t.astimezone(UTC).isoformat(sep=" ", timespec="microseconds")
+    return {"id": str(player.id), "username": player.username,
+            "display_name": player.display_name, "created_at": utc(player.created_at),
+            "last_seen": utc(player.last_seen), "is_active": player.is_active,
+            "games_played": player.games_played, "games_won": player.games_won,
+            "total_score": player.total_score, "highest_score": player.highest_score,
+            "settings": player.settings}

@@ -188,3 +188,54 @@ def test_search_query_syntax_is_not_interpreted(store):
             continue
         assert all(isinstance(r, liapstore.Room) for r in found)
     assert len(store.search_rooms("friday (games)")) == 1
+
+
+SEARCHED = {
+    "FRI": "Friday Night Games",
+    "THE": "Night of the Living Dead",
+    "CAF": "Café Crème",
+    "MOS": "Москва Ночью",
+    "TOK": "東京 Room 42",
+    "GRK": "ΟΔΟΣ Ελπίδας",
+    "STR": "Straße-Party_2024!",
+    "NET": "bob@example.com v1.2.3",
+}
+
+# query -> room codes found. One rule on every backend (liapstore/textsearch.py):
+# whole words, case-insensitive, every word must appear, diacritics count.
+SEARCH_CASES = {
+    # No stemming: a word matches only itself.
+    "game": [], "games": ["FRI"], "gaming": [], "nights": [], "liv": [], "fri": [],
+    # No stop words: "the" is a word like any other.
+    "the friday": [], "the night": ["THE"], "of the": ["THE"], "the": ["THE"],
+    # Case.
+    "FRIDAY": ["FRI"], "fRiDaY nIgHt": ["FRI"], "GAMES": ["FRI"],
+    # Punctuation, underscores and symbols separate words, in names and queries.
+    "friday!!": ["FRI"], "(night)": ["FRI", "THE"], "friday-night": ["FRI"],
+    "party": ["STR"], "2024": ["STR"], "party_2024": ["STR"], "example": ["NET"],
+    "com": ["NET"], "bob@example.com": ["NET"], "v1": ["NET"], "3": ["NET"], "1.2": [],
+    "42": ["TOK"], "4": [],
+    # Diacritics count; case folding keeps them.
+    "café": ["CAF"], "CAFÉ": ["CAF"], "cafe": [], "creme": [], "crème café": ["CAF"],
+    # Every word must appear, in any order.
+    "night friday": ["FRI"], "night": ["FRI", "THE"], "friday dead": [], "games games": ["FRI"],
+    # Words in other scripts.
+    "москва": ["MOS"], "МОСКВА ночью": ["MOS"], "москв": [], "東京": ["TOK"], "東": [],
+    "οδος": ["GRK"], "ΟΔΟΣ": ["GRK"], "ελπίδας": ["GRK"], "ΕΛΠΊΔΑΣ": ["GRK"], "ελπιδας": [],
+    "straße": ["STR"], "STRASSE": [], "strasse": [],
+}
+
+
+def test_search_is_the_same_word_match_on_every_backend(store):
+    for code, name in SEARCHED.items():
+        store.create_room(code, name)
+    got = {q: sorted(r.room_code for r in store.search_rooms(q)) for q in SEARCH_CASES}
+    assert got == {q: sorted(codes) for q, codes in SEARCH_CASES.items()}
+
+
+def test_search_follows_room_names_with_the_same_rule(store):
+    r = store.create_room("UPD", "Plain")
+    store.update_room(r.id, name="Café-Théâtre")
+    assert [x.id for x in store.search_rooms("THÉÂTRE café")] == [r.id]
+    assert store.search_rooms("theatre") == []
+    assert store.search_rooms("plain") == []
