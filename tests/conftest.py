@@ -133,6 +133,19 @@ def new_postgres_url(request, postgres_admin_url, postgres_template):
 
 
 @pytest.fixture
+def unmigrated_url(backend, request, tmp_path):
+    """A URL of a database of the SQL backend under test that exists but was
+    never migrated (an empty SQLite file's path, an empty PostgreSQL database)."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'unmigrated.db'}"
+    assert backend == "postgres", "only the SQL backends have unmigrated databases"
+    admin = request.getfixturevalue("postgres_admin_url")
+    name = f"liapstore_empty_{uuid.uuid4().hex[:12]}"
+    request.addfinalizer(lambda: drop_database(admin, name))
+    return create_database(admin, name)
+
+
+@pytest.fixture
 def store_url(backend, request, tmp_path):
     """A URL of a fresh, empty, migrated database of the backend under test.
 

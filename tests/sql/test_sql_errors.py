@@ -10,7 +10,7 @@ import pytest
 from playhouse.migrations import Runner
 
 import liapstore
-from liapstore import Conflict, InvalidInput, NotFound, SchemaOutdated, StorageUnavailable
+from liapstore import Conflict, NotFound, SchemaOutdated, StorageUnavailable
 from liapstore.schema import migrations
 from liapstore.testing.support import SHORT, play_recorded, record, script, start
 
@@ -19,20 +19,8 @@ pytestmark = pytest.mark.backends("sqlite", "postgres")
 LATEST = len(migrations.names())
 
 
-@pytest.fixture
-def empty_url(backend, request, tmp_path):
-    """A URL of an empty database, never migrated."""
-    if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'empty.db'}"
-    from support.servers import create_database, drop_database
-    admin = request.getfixturevalue("postgres_admin_url")
-    name = f"liapstore_empty_{uuid.uuid4().hex[:12]}"
-    request.addfinalizer(lambda: drop_database(admin, name))
-    return create_database(admin, name)
-
-
-def test_a_database_never_migrated_says_to_run_migrate(empty_url):
-    with liapstore.connect(empty_url, migrate=False) as store:
+def test_a_database_never_migrated_says_to_run_migrate(unmigrated_url):
+    with liapstore.connect(unmigrated_url, migrate=False) as store:
         for call in (lambda: store.get_player(uuid.uuid4()),
                      lambda: store.create_player("alice"),
                      lambda: store.list_rooms()):
@@ -46,8 +34,8 @@ def test_a_database_never_migrated_says_to_run_migrate(empty_url):
         assert store.create_player("alice").username == "alice"
 
 
-def test_an_older_schema_names_both_versions(empty_url):
-    with liapstore.connect(empty_url, migrate=False) as store:
+def test_an_older_schema_names_both_versions(unmigrated_url):
+    with liapstore.connect(unmigrated_url, migrate=False) as store:
         with store.db.atomic():
             Runner(store.db, migrations.DIRECTORY).up(target="0001_initial")
         players = [store.create_player(f"old_{i}") for i in range(4)]

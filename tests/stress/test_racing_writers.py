@@ -399,24 +399,12 @@ test_race_abandon_or_record_threads, test_race_abandon_or_record_processes = \
 # -- the first connections to a new database, at once ------------------------------------
 
 
-@pytest.fixture
-def fresh_url(backend, request, tmp_path):
-    """A URL of a database that exists but was never migrated."""
-    if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'fresh.db'}"
-    from support.servers import create_database, drop_database
-    admin = request.getfixturevalue("postgres_admin_url")
-    name = f"liapstore_fresh_{uuid.uuid4().hex[:12]}"
-    request.addfinalizer(lambda: drop_database(admin, name))
-    return create_database(admin, name)
-
-
-def race_first_connect(backend, mode, fresh_url, figures):
+def race_first_connect(backend, mode, unmigrated_url, figures):
     latest = len(migrations.names())
-    outcomes, seconds = race(mode, None, fresh_url, "first_connect", lambda me: (fresh_url,))
+    outcomes, seconds = race(mode, None, unmigrated_url, "first_connect", lambda me: (unmigrated_url,))
     bad = [o for o in outcomes if o[-1] != [latest, latest]]
     assert not bad, f"{len(bad)} of {len(outcomes)} first connections failed, e.g. {bad[:3]}"
-    with liapstore.connect(fresh_url) as store:
+    with liapstore.connect(unmigrated_url) as store:
         assert store.migrate() == []
         assert store.schema_version() == (latest, latest)
         assert store.status()["rows"]["players"] == len(outcomes)
@@ -425,15 +413,15 @@ def race_first_connect(backend, mode, fresh_url, figures):
 
 
 @pytest.mark.backends("sqlite", "postgres")
-def test_race_first_connect_threads(backend, fresh_url, figures):
+def test_race_first_connect_threads(backend, unmigrated_url, figures):
     """16 threads, each with its own Store, open a database never migrated at once."""
-    race_first_connect(backend, "threads", fresh_url, figures)
+    race_first_connect(backend, "threads", unmigrated_url, figures)
 
 
 @pytest.mark.backends("sqlite", "postgres")
-def test_race_first_connect_processes(backend, fresh_url, figures):
+def test_race_first_connect_processes(backend, unmigrated_url, figures):
     """8 processes open a database never migrated at once."""
-    race_first_connect(backend, "processes", fresh_url, figures)
+    race_first_connect(backend, "processes", unmigrated_url, figures)
 
 
 # -- a deadlock is a Conflict, and undoes its whole transaction -----------------------------
