@@ -569,6 +569,37 @@ def test_game_ends_when_a_single_leader_reaches_the_score():
     assert expected(outcome.state) == Expectation("none")
 
 
+def test_a_single_leader_exactly_at_the_winning_score_ends_the_game():
+    # The boundary itself: a total equal to winning_score is enough.
+    outcome = last_turn((1, 0, 4, 2), (0, 0, 4, 3), scores=(44, 40, 10, 0))
+    assert outcome.state.scores == (50, 43, 19, -1) and outcome.state.winning_score == 50
+    assert outcome.state.phase == "GAME_OVER" and outcome.state.winner == 0
+    assert events_of(outcome, "game_over")[0] == {
+        "type": "game_over", "winner": 0, "totals": [50, 43, 19, -1], "rounds": 1}
+
+
+def test_a_single_leader_one_below_the_winning_score_plays_on():
+    outcome = last_turn((1, 0, 4, 2), (0, 0, 4, 3), scores=(43, 40, 10, 0))
+    assert outcome.state.scores == (49, 43, 19, -1)
+    assert outcome.state.phase == "PREPARATION" and outcome.state.round == 2
+    assert not events_of(outcome, "game_over")
+
+
+def test_a_custom_winning_score_is_the_boundary():
+    # Any winning_score, not only the default: exactly 9 ends a game to 9.
+    outcome = last_turn((1, 0, 4, 2), (0, 0, 4, 3), winning_score=9)
+    assert outcome.state.scores == (6, 3, 9, -1)
+    assert outcome.state.phase == "GAME_OVER" and outcome.state.winner == 2
+    below = last_turn((1, 0, 4, 2), (0, 0, 4, 3), winning_score=10)
+    assert below.state.phase == "PREPARATION"
+
+
+def test_the_round_before_the_limit_plays_on():
+    outcome = last_turn((1, 0, 4, 2), (0, 0, 4, 3), round=19)
+    assert outcome.state.phase == "PREPARATION" and outcome.state.round == 20
+    assert not events_of(outcome, "game_over")
+
+
 def test_highest_total_wins_when_several_pass_the_score():
     outcome = last_turn((1, 0, 4, 2), (0, 0, 4, 3), scores=(45, 55, 10, 0))
     assert outcome.state.winner == 1 and outcome.state.scores == (51, 58, 19, -1)
