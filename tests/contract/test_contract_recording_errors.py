@@ -1,0 +1,48 @@
+"""What a refused recording says: the game it concerns and why, so that a
+server's log line is enough to act on."""
+import liapstore
+from liapstore import Conflict, InvalidInput
+from contract.contract_support import SHORT, expect, play_recorded, record, script, start
+
+
+def test_conflicts_name_the_game_and_the_reason(store):
+    sc = script(19)
+    table = start(store, **SHORT)
+    gid = table.game.id
+    record(store, gid, sc.steps[:4])
+    e = expect(Conflict, store.record_action, gid, 9, sc.actions[8])
+    assert str(gid) in str(e) and "version 4" in str(e) and "5" in str(e)
+    different = {"type": "deal", "hands": list(reversed(sc.actions[0]["hands"]))}
+    e = expect(Conflict, store.record_action, gid, 1, different)
+    assert str(gid) in str(e) and "different action" in str(e)
+    e = expect(InvalidInput, store.record_action, gid, 5, {"type": "fly"})
+    assert str(gid) in str(e) and "#5" in str(e)
+
+    store.abandon_game(gid)
+    e = expect(Conflict, store.record_action, gid, 5, sc.actions[4])
+    assert str(gid) in str(e)
+    e = expect(Conflict, store.abandon_game, gid)
+    assert str(gid) in str(e) and "over" in str(e)
+
+    done, _, game = play_recorded(store, 20, code="DONE")
+    e = expect(Conflict, store.abandon_game, game.id)
+    assert str(game.id) in str(e) and "already over" in str(e)
+
+
+def test_an_abandoned_game_says_so_to_a_fresh_store(store_url):
+    sc = script(21)
+    with liapstore.connect(store_url) as a:
+        table = start(a, **SHORT)
+        gid = table.game.id
+        record(a, gid, sc.steps[:3])
+        a.abandon_game(gid)
+        if not a.durable:
+            fresh = a
+        else:
+            fresh = liapstore.connect(store_url)
+        try:
+            e = expect(Conflict, fresh.record_action, gid, 4, sc.actions[3])
+            assert str(gid) in str(e) and "abandoned" in str(e)
+        finally:
+            if fresh is not a:
+                fresh.close()
