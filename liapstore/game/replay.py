@@ -54,10 +54,7 @@ class Stored:
             (round_of.get(t.round_id), t.turn_number): {
                 "starter": seat_of.get(t.leading_player_id), "winner": seat_of.get(t.winner_id),
                 "piles": t.pile_count, "required": t.required_piece_count,
-                "plays": [[p.get("seat"), p.get("pieces")] for p in _dicts(t.plays)],
-                # Each play names its player twice, by seat and by id: the
-                # seats the ids stand for must be the plays' seats.
-                "players": [seat_by_text.get(p.get("player_id")) for p in _dicts(t.plays)]}
+                **_plays(t.plays, seat_by_text)}
             for t in turns}
         final = None
         if game.final_scores is not None:
@@ -78,12 +75,16 @@ class Stored:
                     "ended": game.ended_at is not None})
 
 
-def _dicts(values):
-    # Corrupted JSON must be reported, not crash the check: anything that
-    # is not a list of objects compares unequal to what the rules derive.
-    if isinstance(values, list) and all(isinstance(x, dict) for x in values):
-        return values
-    return [{"seat": "corrupted", "pieces": values}]
+def _plays(plays, seat_by_text):
+    """A turn's stored plays as [[seat, pieces]], and the seats its player ids stand for."""
+    if not (isinstance(plays, list) and all(isinstance(p, dict) for p in plays)):
+        # Not a list of plays (corrupted JSON): kept as it is, it compares
+        # unequal to what the rules derive, and verify reports it.
+        return {"plays": plays, "players": plays}
+    # Each play names its player twice, by seat and by id: the seats the ids
+    # stand for must be the plays' seats.
+    return {"plays": [[p.get("seat"), p.get("pieces")] for p in plays],
+            "players": [seat_by_text.get(p.get("player_id")) for p in plays]}
 
 
 @dataclass

@@ -409,9 +409,11 @@ def test_describe_every_kind_of_step():
     a = by_kind["declare"].action
     assert describe(by_kind["declare"]) == [
         f"#{by_kind['declare'].sequence:<5} seat {a['seat']} declares {a['piles']}"]
-    a = by_kind["play"].action
-    assert describe(by_kind["play"])[0] == \
-        f"#{by_kind['play'].sequence:<5} seat {a['seat']} plays {' '.join(a['pieces'])}"
+    plays = [s for s in result.steps if s.action["type"] == "play"]
+    assert any(len(s.action["pieces"]) > 1 for s in plays)
+    for s in plays:
+        a = s.action
+        assert describe(s)[0] == f"#{s.sequence:<5} seat {a['seat']} plays {' '.join(a['pieces'])}"
     redeals = [s for s in result.steps if s.action["type"] == "redeal"]
     for s in redeals:
         verb = "accepts" if s.action["accept"] else "declines"
@@ -441,3 +443,70 @@ def test_describe_a_tie():
     over = steps[-1][3].events[-1]
     assert describe(result.steps[-1])[-1] == \
         f"       game over after 1 rounds: a tie, totals {over['totals']}"
+
+
+# -- from the store's records ---------------------------------------------------------------
+
+
+def records_for(stored, players):
+    """Records shaped like the store's (any objects with those attributes do)."""
+    from datetime import datetime, timezone
+    from types import SimpleNamespace as NS
+    from uuid import uuid4
+    now = datetime.now(timezone.utc)
+    round_ids = {n: uuid4() for n in stored.rounds}
+    final = None
+    if stored.final is not None:
+        final = {"totals": stored.final["totals"], "rounds": stored.final["rounds"],
+                 "by_player": {str(p): t for p, t in zip(players, stored.final["totals"])}}
+    winner = None if stored.final is None or stored.final["winner"] is None else players[stored.final["winner"]]
+    game = NS(final_scores=final, winner_id=winner, phase_data=stored.snapshot, version=stored.version,
+              current_round=stored.game_columns["current_round"],
+              current_phase=stored.game_columns["current_phase"],
+              ended_at=now if stored.game_columns["ended"] else None)
+    seats = [NS(**s) for s in stored.seats]
+    rounds = [NS(id=round_ids[n], round_number=n, round_data=data,
+                 multiplier=stored.round_columns[n]["multiplier"],
+                 had_redeal=stored.round_columns[n]["had_redeal"],
+                 ended_at=now if stored.round_columns[n]["ended"] else None)
+              for n, data in stored.rounds.items()]
+    turns = [NS(round_id=round_ids[r], turn_number=t, leading_player_id=players[x["starter"]],
+                winner_id=players[x["winner"]], pile_count=x["piles"], required_piece_count=x["required"],
+                plays=[{"seat": s, "player_id": str(players[s]), "pieces": p} for s, p in x["plays"]])
+             for (r, t), x in stored.turns.items()]
+    return game, seats, rounds, turns
+
+
+def test_from_records_reads_every_stored_fact(game):
+    from uuid import uuid4
+    steps, stored = game
+    players = [uuid4() for _ in range(4)]
+    assert Stored.from_records(*records_for(stored, players), players) == stored
+    part, under_way = _under_way()
+    assert Stored.from_records(*records_for(under_way, players), players) == under_way
+
+
+@pytest.mark.parametrize("plays", ["garbage", [1, 2], None, [{"seat": 0}, "x"]])
+def test_mangled_plays_are_reported(game, plays):
+    from uuid import uuid4
+    steps, stored = game
+    players = [uuid4() for _ in range(4)]
+    g, seats, rounds, turns = records_for(stored, players)
+    turns[3].plays = plays
+    problems = run(steps, Stored.from_records(g, seats, rounds, turns, players)).problems
+    assert {p.message.split(" ")[1] for p in problems} == {"plays", "players"}
+    assert all(p.message.startswith(f"stored {p.message.split(' ')[1]} {plays!r}, rules say ")
+               for p in problems)
+
+
+@pytest.mark.parametrize("final_scores", [[1, 2], "x", {"totals": [0, 0, 0, 0], "by_player": [1]}])
+def test_mangled_results_are_reported(game, final_scores):
+    from uuid import uuid4
+    steps, stored = game
+    players = [uuid4() for _ in range(4)]
+    g, seats, rounds, turns = records_for(stored, players)
+    g.final_scores = final_scores
+    problems = run(steps, Stored.from_records(g, seats, rounds, turns, players)).problems
+    assert {p.where for p in problems} == {"game result"}
+    assert {p.message.split(" ")[1] for p in problems} == {"totals", "rounds", "by_seat"}
+    assert any(p.message.startswith("stored by_seat [None, None, None, None]") for p in problems)
