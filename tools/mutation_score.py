@@ -40,6 +40,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--min", type=float, default=90.0, help="required score per module, in percent")
     parser.add_argument("--root", default="mutants")
+    parser.add_argument("--pending", action="store_true",
+                        help="only print the names of the mutants in scope not killed yet "
+                             "(to rerun them: mutmut run $(python tools/mutation_score.py --pending))")
     args = parser.parse_args()
     results = defaultdict(dict)  # module -> {mutant: exit code}
     for meta in sorted(Path(args.root).rglob("*.py.meta")):
@@ -51,6 +54,10 @@ def main():
     if not results:
         print("no mutmut results under", args.root, "- run `mutmut run` first", file=sys.stderr)
         return 2
+    if args.pending:
+        print("\n".join(n for codes in results.values() for n, c in sorted(codes.items())
+                        if c not in KILLED))
+        return 0
     failing, unchecked = [], 0
     print(f"{'module':28} {'mutants':>8} {'killed':>7} {'survived':>9} {'score':>7}")
     for module in SCOPE:

@@ -168,7 +168,7 @@ def _compare_rounds(derived, state, stored, problems):
     # Beside the finished rounds, only the round under way may have a row,
     # with no results yet.
     under_way = state.round if state.phase != "GAME_OVER" else None
-    for number in sorted(set(stored.rounds) - set(derived), key=str):
+    for number in sorted(set(stored.rounds) - set(derived)):
         if number != under_way:
             problems.append(Problem(None, f"round {number}", "stored round that the action log never finished"))
         elif stored.rounds[number] != {}:

@@ -145,7 +145,9 @@ def test_an_imported_game_starts_from_its_state(game, at):
 # -- each stored fact, changed ---------------------------------------------------------------
 
 
-def _turn(stored, round_number=2, index=1):
+def _turn(stored, round_number=2, index=2):
+    # index 2: a turn number other than the round number, so that the two
+    # cannot be confused in what verify reports.
     return sorted(k for k in stored.turns if k[0] == round_number)[index]
 
 
@@ -177,13 +179,24 @@ def test_a_changed_turn(game, name, change):
     assert p.message == f"stored {name} {bad!r}, rules say {good!r}"
 
 
-def test_a_missing_turn(game):
+def test_missing_turns(game):
     steps, stored = game
-    key = _turn(stored)
-    del stored.turns[key]
-    p = only(run(steps, stored))
-    assert (p.sequence, p.where, p.message) == (
-        _turn_seq(steps, key), f"round 2 turn {key[1]}", "turn result missing from the turns table")
+    keys = [_turn(stored), _turn(stored, 3, 0)]
+    for key in keys:
+        del stored.turns[key]
+    assert [(p.sequence, p.where, p.message) for p in run(steps, stored).problems] == [
+        (_turn_seq(steps, key), f"round {key[0]} turn {key[1]}", "turn result missing from the turns table")
+        for key in keys]
+
+
+def test_a_missing_last_round(game):
+    steps, stored = game
+    del stored.rounds[3]
+    del stored.round_columns[3]
+    event = events(steps, "round_result")[-1]
+    assert [(p.sequence, p.where, p.message) for p in run(steps, stored).problems] == [
+        (_round_seq(steps, 3), "round 3", f"stored {n} None, rules say {event[n]!r}")
+        for n in ("multiplier", "declared", "captured", "scores", "totals")]
 
 
 def test_extra_turns(game):
