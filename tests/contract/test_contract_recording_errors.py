@@ -46,3 +46,38 @@ def test_an_abandoned_game_says_so_to_a_fresh_store(store_url):
         finally:
             if fresh is not a:
                 fresh.close()
+
+
+def test_numbers_ahead_and_used_numbers_say_which(store):
+    sc = script(22)
+    table = start(store, **SHORT)
+    gid = table.game.id
+    record(store, gid, sc.steps[:3])
+    # Through the cached state and through the database alike.
+    for fresh in (False, True):
+        if fresh and store.durable:
+            store = liapstore.connect(store.url)
+        e = expect(Conflict, store.record_action, gid, 6, sc.actions[5])
+        assert "next sequence number is 4" in str(e) and "not 6" in str(e)
+        e = expect(Conflict, store.record_action, gid, 2, {"type": "fly"})
+        assert "already holds a different action" in str(e) and "is not next" not in str(e)
+    if store.durable:
+        store.close()
+
+
+def test_list_games_names_its_bad_arguments(store):
+    for kwargs, name in (({"room_id": "room-1"}, "room_id"), ({"player_id": 7}, "player_id"),
+                         ({"active": "yes"}, "active"), ({"limit": 0}, "limit")):
+        e = expect(InvalidInput, store.list_games, **kwargs)
+        assert name in str(e), (name, str(e))
+
+
+def test_list_games_pages_by_fifty(store):
+    from contract.contract_support import make_players, make_room
+    players = [p.id for p in make_players(store)]
+    room = make_room(store)
+    for _ in range(51):
+        store.start_game(room.id, players)
+    page = store.list_games()
+    assert len(page.items) == 50
+    assert len(store.list_games(after=page.next_cursor).items) == 1
