@@ -12,6 +12,7 @@ for liapstore/backends/sql.py: the SQL write path, not the whole module.
 import argparse
 import fnmatch
 import json
+import random
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -43,6 +44,11 @@ def main():
     parser.add_argument("--pending", action="store_true",
                         help="only print the names of the mutants in scope not killed yet "
                              "(to rerun them: mutmut run $(python tools/mutation_score.py --pending))")
+    parser.add_argument("--unrun", action="store_true",
+                        help="like --pending, but only the mutants not run yet")
+    parser.add_argument("--sample", type=float, default=1.0,
+                        help="with --pending: a random share of each module's pending mutants")
+    parser.add_argument("--seed", type=int, default=6, help="seed of --sample")
     args = parser.parse_args()
     results = defaultdict(dict)  # module -> {mutant: exit code}
     for meta in sorted(Path(args.root).rglob("*.py.meta")):
@@ -54,9 +60,14 @@ def main():
     if not results:
         print("no mutmut results under", args.root, "- run `mutmut run` first", file=sys.stderr)
         return 2
-    if args.pending:
-        print("\n".join(n for codes in results.values() for n, c in sorted(codes.items())
-                        if c not in KILLED))
+    if args.pending or args.unrun:
+        rng = random.Random(args.seed)
+        for module, codes in results.items():
+            pending = [n for n, c in sorted(codes.items())
+                       if c not in KILLED and (c in NOT_RUN or not args.unrun)]
+            if args.sample < 1.0:
+                pending = sorted(rng.sample(pending, round(len(pending) * args.sample)))
+            print("\n".join(pending))
         return 0
     failing, unchecked = [], 0
     print(f"{'module':28} {'mutants':>8} {'killed':>7} {'survived':>9} {'score':>7}")
