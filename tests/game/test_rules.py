@@ -487,6 +487,24 @@ def test_different_type_does_not_compete():
     assert turn_winner(plays) == 2
 
 
+def test_a_turn_result_names_the_starters_play_type():
+    # The followers' plays need not form a play at all: the turn's type is the starter's.
+    state = turn_state([["CANNON_RED", "CANNON_RED"] + ["SOLDIER_RED"] * 6,
+                        ["GENERAL_RED", "SOLDIER_BLACK"] + ["SOLDIER_BLACK"] * 6,
+                        ["HORSE_RED", "HORSE_RED"] + ["SOLDIER_BLACK"] * 6,
+                        ["ADVISOR_RED", "CHARIOT_RED"] + ["SOLDIER_RED"] * 6])
+    outcome = play_turn(state, [(0, ["CANNON_RED", "CANNON_RED"]), (1, ["GENERAL_RED", "SOLDIER_BLACK"]),
+                                (2, ["HORSE_RED", "HORSE_RED"]), (3, ["ADVISOR_RED", "CHARIOT_RED"])])
+    (event,) = outcome.events
+    assert (event["play_type"], event["winner"], event["piles"]) == ("PAIR", 2, 2)
+
+
+@pytest.mark.parametrize("data", [None, [], "state"])
+def test_from_dict_says_a_state_is_a_dict(data):
+    with pytest.raises(ValueError, match="must be a dict"):
+        GameState.from_dict(data)
+
+
 def test_tie_keeps_the_earlier_play():
     assert turn_winner([(1, ("SOLDIER_RED",)), (2, ("SOLDIER_RED",)), (3, ("SOLDIER_BLACK",)), (0, ("SOLDIER_RED",))]) == 1
     assert turn_winner([(0, ("SOLDIER_BLACK",)), (1, ("HORSE_RED",)), (2, ("HORSE_RED",)), (3, ("CANNON_RED",))]) == 1
