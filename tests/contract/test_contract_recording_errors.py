@@ -57,8 +57,9 @@ def test_numbers_ahead_and_used_numbers_say_which(store):
     for fresh in (False, True):
         if fresh and store.durable:
             store = liapstore.connect(store.url)
-        e = expect(Conflict, store.record_action, gid, 6, sc.actions[5])
-        assert "next sequence number is 4" in str(e) and "not 6" in str(e)
+        for ahead in (5, 6):
+            e = expect(Conflict, store.record_action, gid, ahead, sc.actions[ahead - 1])
+            assert "next sequence number is 4" in str(e) and f"not {ahead}" in str(e)
         e = expect(Conflict, store.record_action, gid, 2, {"type": "fly"})
         assert "already holds a different action" in str(e) and "is not next" not in str(e)
     if store.durable:
@@ -81,3 +82,30 @@ def test_list_games_pages_by_fifty(store):
     page = store.list_games()
     assert len(page.items) == 50
     assert len(store.list_games(after=page.next_cursor).items) == 1
+
+
+def test_game_methods_name_their_bad_arguments(store):
+    table = start(store, **SHORT)
+    gid = table.game.id
+    for call, name in ((lambda: store.get_game("g"), "game_id"),
+                       (lambda: store.get_seats("g"), "game_id"),
+                       (lambda: store.list_rounds("g"), "game_id"),
+                       (lambda: store.list_turns(gid, round_number=0), "round_number"),
+                       (lambda: store.list_actions("g"), "game_id"),
+                       (lambda: store.list_actions(gid, after_sequence=-1), "after_sequence"),
+                       (lambda: store.list_actions(gid, limit=0), "limit"),
+                       (lambda: store.record_action("g", 1, {}), "game_id"),
+                       (lambda: store.record_action(gid, 0, {}), "sequence_number"),
+                       (lambda: store.record_action(gid, 1, "deal"), "action"),
+                       (lambda: store.load_game("g"), "game_id"),
+                       (lambda: store.abandon_game("g"), "game_id"),
+                       (lambda: store.start_game("r", []), "room_id"),
+                       (lambda: store.start_game(table.room.id, ["p"] * 4), "players"),
+                       (lambda: store.start_game(table.room.id, [p.id for p in table.players],
+                                                 bots=[7]), "bots"),
+                       (lambda: store.start_game(table.room.id, [p.id for p in table.players],
+                                                 winning_score=0), "winning_score"),
+                       (lambda: store.start_game(table.room.id, [p.id for p in table.players],
+                                                 max_rounds=0), "max_rounds")):
+        e = expect(InvalidInput, call)
+        assert name in str(e), (name, str(e))
