@@ -790,3 +790,29 @@ def test_to_dict_from_dict_round_trip(seed, data):
     for state in data.draw(st.lists(st.sampled_from(states), min_size=1, max_size=10)):
         encoded = json.dumps(state.to_dict())
         assert GameState.from_dict(json.loads(encoded)) == state
+
+
+# ---------------------------------------------------------------- what a refusal says
+
+
+def test_refusals_say_exactly_what_is_wrong():
+    hands = [list(h) for h in shuffle_deal(random.Random(3))]
+    swapped = [list(h) for h in hands]
+    swapped[0][0] = swapped[1][0]  # one piece twice, another missing
+    extra, missing = swapped[1][0], hands[0][0]
+    with pytest.raises(RuleViolation) as info:
+        apply(new_game(), {"type": "deal", "hands": swapped})
+    assert str(info.value) == f"a deal must use the 32 pieces: extra [{extra!r}], missing [{missing!r}]"
+    with pytest.raises(RuleViolation) as info:
+        apply(new_game(), {"type": "play", "seat": 0, "pieces": ["GENERAL_RED"]})
+    assert str(info.value) == "expected a deal action, not a play action"
+    for settings_, label in (({"winning_score": 0}, "winning_score"), ({"max_rounds": 0}, "max_rounds")):
+        with pytest.raises(RuleViolation) as info:
+            new_game(**settings_)
+        assert str(info.value) == f"{label} must be a positive integer, not 0"
+
+
+def test_a_later_round_without_a_last_turn_winner_is_inconsistent():
+    with pytest.raises(ValueError) as info:
+        apply(replace(new_game(), round=2), {"type": "deal", "hands": [list(h) for h in shuffle_deal(random.Random(1))]})
+    assert str(info.value) == "inconsistent state: no last turn winner after round 1"
