@@ -109,3 +109,10 @@ def test_game_methods_name_their_bad_arguments(store):
                                                  max_rounds=0), "max_rounds")):
         e = expect(InvalidInput, call)
         assert name in str(e), (name, str(e))
+
+
+def test_any_seat_can_be_a_bot(store):
+    from contract.contract_support import make_players, make_room
+    players = [p.id for p in make_players(store)]
+    game = store.start_game(make_room(store).id, players, bots=[0, 3])
+    assert [s.is_bot for s in store.get_seats(game.id)] == [True, False, False, True]
