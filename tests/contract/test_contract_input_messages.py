@@ -61,3 +61,9 @@ def test_choices(store):
 def test_floats_too_large_to_store_exactly(store):
     e = expect(InvalidInput, store.record_event, "e", {"x": 2.0 ** 60})
     named(e, "data", "too large", "use an int")
+
+
+def test_an_email_needs_both_sides_of_the_at(store):
+    for bad in ("@example.com", "alice@", "alice", "alice@localhost", "al ice@example.com"):
+        e = expect(InvalidInput, store.create_player, "emailer", email=bad)
+        assert "email" in str(e) and repr(bad) in str(e)
