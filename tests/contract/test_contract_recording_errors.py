@@ -116,3 +116,14 @@ def test_any_seat_can_be_a_bot(store):
     players = [p.id for p in make_players(store)]
     game = store.start_game(make_room(store).id, players, bots=[0, 3])
     assert [s.is_bot for s in store.get_seats(game.id)] == [True, False, False, True]
+
+
+def test_settings_have_upper_bounds(store):
+    from contract.contract_support import make_players, make_room
+    players = [p.id for p in make_players(store)]
+    room = make_room(store)
+    for kwargs, name in (({"winning_score": 10_001}, "winning_score"), ({"max_rounds": 1_001}, "max_rounds")):
+        e = expect(InvalidInput, store.start_game, room.id, players, **kwargs)
+        assert name in str(e)
+    game = store.start_game(room.id, players, winning_score=10_000, max_rounds=1_000)
+    assert (game.winning_score, game.max_rounds) == (10_000, 1_000)

@@ -816,3 +816,11 @@ def test_a_later_round_without_a_last_turn_winner_is_inconsistent():
     with pytest.raises(ValueError) as info:
         apply(replace(new_game(), round=2), {"type": "deal", "hands": [list(h) for h in shuffle_deal(random.Random(1))]})
     assert str(info.value) == "inconsistent state: no last turn winner after round 1"
+
+
+def test_from_dict_says_what_is_malformed():
+    data = new_game().to_dict()
+    data["hands"] = 5
+    with pytest.raises(ValueError) as info:
+        GameState.from_dict(data)
+    assert str(info.value).startswith("malformed game state: ")
