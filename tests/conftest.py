@@ -14,6 +14,7 @@ needs a server, so it runs where none is installed. A server that cannot be
 found or started fails the tests that need it, with the reason; it never
 skips them.
 """
+import json
 import os
 import uuid
 
@@ -67,6 +68,21 @@ def pytest_collection_modifyitems(config, items):
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+    if os.environ.get("MUTANT_UNDER_TEST"):
+        _cheapest_first(items)
+
+
+def _cheapest_first(items):
+    """Under mutmut (tox -e mutation), which stops a mutant's run at its
+    first failing test: run the tests in order of the time they took in
+    mutmut's own first pass (mutmut-stats.json, in the directory it runs
+    from), so that most mutants die within milliseconds."""
+    try:
+        with open("mutmut-stats.json") as f:
+            took = json.load(f)["duration_by_test"]
+    except (OSError, ValueError, KeyError):
+        return
+    items.sort(key=lambda item: took.get(item.nodeid, 0.0))
 
 
 def pytest_configure(config):

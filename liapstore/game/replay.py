@@ -35,31 +35,56 @@ class ReplayStep:
 @dataclass
 class Stored:
     """What the database holds, in seat terms (seat 0-3 instead of player ids)."""
-    turns: dict           # (round, turn) -> {"starter", "winner", "piles", "plays"}
+    turns: dict           # (round, turn) -> {"starter", "winner", "piles", "required", "plays", "players"}
     rounds: dict          # round -> round_data of a finished round (or {} while playing)
-    final: Optional[dict]  # {"winner", "totals"} once the game is over
+    final: Optional[dict]  # {"winner", "totals", "rounds", "by_seat"} once the game is over
     snapshot: dict        # games.phase_data
     version: int
     seats: list           # per position: {"score", "pieces_in_hand", "declared_piles", "captured_piles"}
+    # The columns that repeat what round_data and phase_data say, and the end mark.
+    round_columns: dict = field(default_factory=dict)  # round -> {"multiplier", "had_redeal", "ended"}
+    game_columns: dict = field(default_factory=dict)   # {"current_round", "current_phase", "ended"}
 
     @classmethod
     def from_records(cls, game, seats, rounds, turns, players):
         seat_of = {p: i for i, p in enumerate(players)}
+        seat_by_text = {str(p): i for i, p in enumerate(players)}
         round_of = {r.id: r.round_number for r in rounds}
         stored_turns = {
             (round_of.get(t.round_id), t.turn_number): {
                 "starter": seat_of.get(t.leading_player_id), "winner": seat_of.get(t.winner_id),
-                "piles": t.pile_count,
-                "plays": [[p.get("seat"), list(p.get("pieces", []))] for p in t.plays]}
+                "piles": t.pile_count, "required": t.required_piece_count,
+                **_plays(t.plays, seat_by_text)}
             for t in turns}
         final = None
         if game.final_scores is not None:
-            final = {"winner": seat_of.get(game.winner_id), "totals": game.final_scores.get("totals")}
+            scores = game.final_scores if isinstance(game.final_scores, dict) else {}
+            by_player = scores.get("by_player")
+            by_player = by_player if isinstance(by_player, dict) else {}
+            final = {"winner": seat_of.get(game.winner_id), "totals": scores.get("totals"),
+                     "rounds": scores.get("rounds"),
+                     "by_seat": [by_player.get(str(p)) for p in players]}
         return cls(stored_turns, {r.round_number: r.round_data for r in rounds}, final,
                    game.phase_data, game.version,
                    [{"score": s.score, "pieces_in_hand": list(s.pieces_in_hand),
                      "declared_piles": s.declared_piles, "captured_piles": s.captured_piles}
-                    for s in seats])
+                    for s in seats],
+                   {r.round_number: {"multiplier": r.multiplier, "had_redeal": r.had_redeal,
+                                     "ended": r.ended_at is not None} for r in rounds},
+                   {"current_round": game.current_round, "current_phase": game.current_phase,
+                    "ended": game.ended_at is not None})
+
+
+def _plays(plays, seat_by_text):
+    """A turn's stored plays as [[seat, pieces]], and the seats its player ids stand for."""
+    if not (isinstance(plays, list) and all(isinstance(p, dict) for p in plays)):
+        # Not a list of plays (corrupted JSON): kept as it is, it compares
+        # unequal to what the rules derive, and verify reports it.
+        return {"plays": plays, "players": plays}
+    # Each play names its player twice, by seat and by id: the seats the ids
+    # stand for must be the plays' seats.
+    return {"plays": [[p.get("seat"), p.get("pieces")] for p in plays],
+            "players": [seat_by_text.get(p.get("player_id")) for p in plays]}
 
 
 @dataclass
@@ -88,7 +113,8 @@ def replay(settings, actions, stored):
             result.steps.append(ReplayStep(seq, action, result.state, ()))
             if result.state.phase == "GAME_OVER":
                 # It arrived finished: its result is the one stored with it.
-                final = (seq, {"winner": result.state.winner, "totals": list(result.state.scores)})
+                final = (seq, {"winner": result.state.winner, "totals": list(result.state.scores),
+                               "rounds": result.state.round})
             continue
         try:
             outcome = rules.apply(result.state, action)
@@ -105,7 +131,7 @@ def replay(settings, actions, stored):
             elif event["type"] == "game_over":
                 final = (seq, event)
     _compare_turns(derived_turns, stored, problems)
-    _compare_rounds(derived_rounds, stored, problems)
+    _compare_rounds(derived_rounds, result.state, stored, problems)
     _compare_end(final, stored, problems)
     _compare_snapshot(result.state, len(result.steps), stored, problems)
     return result
@@ -119,22 +145,51 @@ def _compare_turns(derived, stored, problems):
             problems.append(Problem(seq, where, "turn result missing from the turns table"))
             continue
         want = {"starter": event["starter"], "winner": event["winner"], "piles": event["piles"],
-                "plays": [[s, list(p)] for s, p in event["plays"]]}
+                "required": event["piles"], "plays": [[s, list(p)] for s, p in event["plays"]],
+                "players": [s for s, _ in event["plays"]]}
         for name, value in want.items():
-            if got[name] != value:
+            # A Stored built by hand may leave out what it does not know.
+            if name in got and got[name] != value:
                 problems.append(Problem(seq, where, f"stored {name} {got[name]!r}, rules say {value!r}"))
     for key in sorted(set(stored.turns) - set(derived), key=str):
         problems.append(Problem(None, f"round {key[0]} turn {key[1]}",
                                 "stored turn that the action log never played"))
 
 
-def _compare_rounds(derived, stored, problems):
+def _compare_rounds(derived, state, stored, problems):
     for number, (seq, event) in derived.items():
-        got = stored.rounds.get(number) or {}
+        got = stored.rounds.get(number)
+        got = got if isinstance(got, dict) else {}
         for name in ("multiplier", "declared", "captured", "scores", "totals"):
             if got.get(name) != event[name]:
                 problems.append(Problem(seq, f"round {number}",
                                         f"stored {name} {got.get(name)!r}, rules say {event[name]!r}"))
+        columns = stored.round_columns.get(number)
+        if columns is not None:
+            want = {"multiplier": event["multiplier"], "had_redeal": event["multiplier"] > 1,
+                    "ended": True}
+            _compare_columns(columns, want, seq, f"round {number}", "rounds.", problems)
+    # Beside the finished rounds, only the round under way may have a row,
+    # with no results yet.
+    under_way = state.round if state.phase != "GAME_OVER" else None
+    for number in sorted(set(stored.rounds) - set(derived)):
+        if number != under_way:
+            problems.append(Problem(None, f"round {number}", "stored round that the action log never finished"))
+        elif stored.rounds[number] != {}:
+            problems.append(Problem(None, f"round {number}", "results stored for a round still under way"))
+        elif state.dealt:
+            columns = stored.round_columns.get(number)
+            if columns is not None:
+                _compare_columns(columns, {"multiplier": state.multiplier, "ended": False},
+                                 None, f"round {number}", "rounds.", problems)
+    if under_way is not None and state.dealt and under_way not in stored.rounds:
+        problems.append(Problem(None, f"round {under_way}", "the round under way has no row in the rounds table"))
+
+
+def _compare_columns(got, want, seq, where, prefix, problems):
+    for name, value in want.items():
+        if got.get(name) != value:
+            problems.append(Problem(seq, where, f"stored {prefix}{name} {got.get(name)!r}, rules say {value!r}"))
 
 
 def _compare_end(final, stored, problems):
@@ -146,18 +201,26 @@ def _compare_end(final, stored, problems):
     if stored.final is None:
         problems.append(Problem(seq, "game result", "the log ends the game but no result is stored"))
         return
-    for name in ("winner", "totals"):
-        if stored.final[name] != event[name]:
+    want = {"winner": event["winner"], "totals": event["totals"], "rounds": event["rounds"],
+            "by_seat": event["totals"]}
+    for name, value in want.items():
+        if name in stored.final and stored.final[name] != value:
             problems.append(Problem(seq, "game result",
-                                    f"stored {name} {stored.final[name]!r}, rules say {event[name]!r}"))
+                                    f"stored {name} {stored.final[name]!r}, rules say {value!r}"))
+    if stored.game_columns and not stored.game_columns.get("ended"):
+        problems.append(Problem(seq, "game result", "the log ends the game but games.ended_at is not set"))
 
 
 def _compare_snapshot(state, version, stored, problems):
     if stored.version != version:
         problems.append(Problem(None, "games.version", f"stored {stored.version}, log has {version} actions"))
     if stored.snapshot != state.to_dict():
-        diff = sorted(k for k, x in state.to_dict().items() if stored.snapshot.get(k) != x)
+        snapshot = stored.snapshot if isinstance(stored.snapshot, dict) else {}
+        diff = sorted(k for k, x in state.to_dict().items() if snapshot.get(k) != x)
         problems.append(Problem(None, "games.phase_data", f"differs from the replayed state in {diff}"))
+    if stored.game_columns:
+        _compare_columns(stored.game_columns, {"current_round": state.round, "current_phase": state.phase},
+                         None, "games", "", problems)
     for pos, seat in enumerate(stored.seats):
         want = {"score": state.scores[pos], "pieces_in_hand": list(state.hands[pos]),
                 "declared_piles": state.declarations[pos], "captured_piles": state.captured[pos]}

@@ -524,6 +524,24 @@ def test_different_type_does_not_compete():
     assert turn_winner(plays) == 2
 
 
+def test_a_turn_result_names_the_starters_play_type():
+    # The followers' plays need not form a play at all: the turn's type is the starter's.
+    state = turn_state([["CANNON_RED", "CANNON_RED"] + ["SOLDIER_RED"] * 6,
+                        ["GENERAL_RED", "SOLDIER_BLACK"] + ["SOLDIER_BLACK"] * 6,
+                        ["HORSE_RED", "HORSE_RED"] + ["SOLDIER_BLACK"] * 6,
+                        ["ADVISOR_RED", "CHARIOT_RED"] + ["SOLDIER_RED"] * 6])
+    outcome = play_turn(state, [(0, ["CANNON_RED", "CANNON_RED"]), (1, ["GENERAL_RED", "SOLDIER_BLACK"]),
+                                (2, ["HORSE_RED", "HORSE_RED"]), (3, ["ADVISOR_RED", "CHARIOT_RED"])])
+    (event,) = outcome.events
+    assert (event["play_type"], event["winner"], event["piles"]) == ("PAIR", 2, 2)
+
+
+@pytest.mark.parametrize("data", [None, [], "state"])
+def test_from_dict_says_a_state_is_a_dict(data):
+    with pytest.raises(ValueError, match="must be a dict"):
+        GameState.from_dict(data)
+
+
 def test_tie_keeps_the_earlier_play():
     assert turn_winner([(1, ("SOLDIER_RED",)), (2, ("SOLDIER_RED",)), (3, ("SOLDIER_BLACK",)), (0, ("SOLDIER_RED",))]) == 1
     assert turn_winner([(0, ("SOLDIER_BLACK",)), (1, ("HORSE_RED",)), (2, ("HORSE_RED",)), (3, ("CANNON_RED",))]) == 1
@@ -604,6 +622,37 @@ def test_game_ends_when_a_single_leader_reaches_the_score():
     assert over == {"type": "game_over", "winner": 0, "totals": [51, 50, 19, -1], "rounds": 1}
     assert outcome.state.phase == "GAME_OVER" and outcome.state.winner == 0
     assert expected(outcome.state) == Expectation("none")
+
+
+def test_a_single_leader_exactly_at_the_winning_score_ends_the_game():
+    # The boundary itself: a total equal to winning_score is enough.
+    outcome = last_turn((1, 0, 4, 2), (0, 0, 4, 3), scores=(44, 40, 10, 0))
+    assert outcome.state.scores == (50, 43, 19, -1) and outcome.state.winning_score == 50
+    assert outcome.state.phase == "GAME_OVER" and outcome.state.winner == 0
+    assert events_of(outcome, "game_over")[0] == {
+        "type": "game_over", "winner": 0, "totals": [50, 43, 19, -1], "rounds": 1}
+
+
+def test_a_single_leader_one_below_the_winning_score_plays_on():
+    outcome = last_turn((1, 0, 4, 2), (0, 0, 4, 3), scores=(43, 40, 10, 0))
+    assert outcome.state.scores == (49, 43, 19, -1)
+    assert outcome.state.phase == "PREPARATION" and outcome.state.round == 2
+    assert not events_of(outcome, "game_over")
+
+
+def test_a_custom_winning_score_is_the_boundary():
+    # Any winning_score, not only the default: exactly 9 ends a game to 9.
+    outcome = last_turn((1, 0, 4, 2), (0, 0, 4, 3), winning_score=9)
+    assert outcome.state.scores == (6, 3, 9, -1)
+    assert outcome.state.phase == "GAME_OVER" and outcome.state.winner == 2
+    below = last_turn((1, 0, 4, 2), (0, 0, 4, 3), winning_score=10)
+    assert below.state.phase == "PREPARATION"
+
+
+def test_the_round_before_the_limit_plays_on():
+    outcome = last_turn((1, 0, 4, 2), (0, 0, 4, 3), round=19)
+    assert outcome.state.phase == "PREPARATION" and outcome.state.round == 20
+    assert not events_of(outcome, "game_over")
 
 
 def test_highest_total_wins_when_several_pass_the_score():
@@ -778,3 +827,37 @@ def test_to_dict_from_dict_round_trip(seed, data):
     for state in data.draw(st.lists(st.sampled_from(states), min_size=1, max_size=10)):
         encoded = json.dumps(state.to_dict())
         assert GameState.from_dict(json.loads(encoded)) == state
+
+
+# ---------------------------------------------------------------- what a refusal says
+
+
+def test_refusals_say_exactly_what_is_wrong():
+    hands = [list(h) for h in shuffle_deal(random.Random(3))]
+    swapped = [list(h) for h in hands]
+    swapped[0][0] = swapped[1][0]  # one piece twice, another missing
+    extra, missing = swapped[1][0], hands[0][0]
+    with pytest.raises(RuleViolation) as info:
+        apply(new_game(), {"type": "deal", "hands": swapped})
+    assert str(info.value) == f"a deal must use the 32 pieces: extra [{extra!r}], missing [{missing!r}]"
+    with pytest.raises(RuleViolation) as info:
+        apply(new_game(), {"type": "play", "seat": 0, "pieces": ["GENERAL_RED"]})
+    assert str(info.value) == "expected a deal action, not a play action"
+    for settings_, label in (({"winning_score": 0}, "winning_score"), ({"max_rounds": 0}, "max_rounds")):
+        with pytest.raises(RuleViolation) as info:
+            new_game(**settings_)
+        assert str(info.value) == f"{label} must be a positive integer, not 0"
+
+
+def test_a_later_round_without_a_last_turn_winner_is_inconsistent():
+    with pytest.raises(ValueError) as info:
+        apply(replace(new_game(), round=2), {"type": "deal", "hands": [list(h) for h in shuffle_deal(random.Random(1))]})
+    assert str(info.value) == "inconsistent state: no last turn winner after round 1"
+
+
+def test_from_dict_says_what_is_malformed():
+    data = new_game().to_dict()
+    data["hands"] = 5
+    with pytest.raises(ValueError) as info:
+        GameState.from_dict(data)
+    assert str(info.value).startswith("malformed game state: ")
