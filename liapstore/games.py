@@ -136,6 +136,7 @@ class GameRecording:
                 "pieces_in_hand": [], "declared_piles": None, "captured_piles": 0})
         self._update("rooms", [("id", "=", game_row["room_id"])],
                      {"status": "playing", "current_game_id": game_row["id"]})
+        self._game_started_event(game_row, players, bots)
         return _Cached(game_row, state, players)
 
     def _publish(self, cached):
@@ -197,10 +198,12 @@ class GameRecording:
             where.append(("room_id", "=", v.uuid_(room_id, "room_id")))
         if active is not None:
             where.append(("ended_at", "=" if v.boolean(active, "active") else "!=", None))
+        select = None
         if player_id is not None:
-            seats = self._select("game_players", [("player_id", "=", v.uuid_(player_id, "player_id"))], ())
-            where.append(("id", "in", [s["game_id"] for s in seats]))
-        return self._page("games", where, ("started_at", "id"), limit, after, Game)
+            player_id = v.uuid_(player_id, "player_id")
+            # A join (SQL) rather than the player's game ids, then IN.
+            select = lambda _, *args, **kw: self._select_seated(player_id, *args, **kw)  # noqa: E731
+        return self._page("games", where, ("started_at", "id"), limit, after, Game, select=select)
 
     def list_rounds(self, game_id):
         """The game's rounds so far, in order."""
@@ -432,6 +435,11 @@ class GameRecording:
             self._update("rooms", [("id", "=", step.room_changes[0])], step.room_changes[1])
         for player_id, changes in step.player_stats:
             self._update("players", [("id", "=", player_id)], changes)
+        # Rare (a round's or the game's end): the per-action path skips both.
+        if step.round_update or step.room_changes:
+            self._lifecycle_events(step)
+            if step.player_stats:
+                self._progress_at_game_end(step)
 
 
 def _without_type(event):

@@ -19,8 +19,8 @@ from datetime import timedelta
 from . import paging, validate as v
 from .errors import Conflict, InvalidInput, NotFound
 from .games import GameRecording, StateCache
-from .records import (AnalyticsEvent, AuditEntry, Connection, LeaderboardEntry, Player, Room,
-                      Session, from_row)
+from .progress import Progress
+from .records import AnalyticsEvent, AuditEntry, Connection, Player, Room, Session, from_row
 from .schema.constraints import ROOM_STATUSES
 from .urls import redact
 
@@ -30,7 +30,7 @@ TABLES = ("players", "rooms", "games", "game_players", "rounds", "turns", "playe
           "active_connections", "player_sessions", "analytics_events", "audit_log")
 
 
-class Store(GameRecording):
+class Store(Progress, GameRecording):
     """A liapstore database. Open one with ``liapstore.connect(url)``.
 
     A Store is safe to share between threads. Close it with ``close()`` or use
@@ -83,11 +83,15 @@ class Store(GameRecording):
         return {"backend": self.backend, "url": redact(self.url), "schema_version": applied,
                 "latest_schema_version": latest, "durable": self.durable, "rows": rows}
 
-    def maintain(self):
+    def maintain(self, *, retain_months=None):
         """Periodic upkeep: create analytics partitions ahead, refresh the
-        leaderboard, drop expired sessions. Returns a dict of what it did."""
+        leaderboard view, drop expired sessions and, with ``retain_months=N``,
+        analytics events older than the current month and the N before it
+        (whole monthly partitions on PostgreSQL). Returns a dict of what it did."""
         done = {"partitions_created": self._ensure_partitions(),
                 "expired_sessions_deleted": self.delete_expired_sessions()}
+        if retain_months is not None:
+            done["analytics_retention"] = self._retain_events(retain_months)
         self.refresh_leaderboard()
         return {**done, "leaderboard_refreshed": True}
 
@@ -332,14 +336,10 @@ class Store(GameRecording):
     # -- leaderboard -----------------------------------------------------------
 
     def refresh_leaderboard(self):
-        """Recompute the leaderboard view (PostgreSQL refreshes its materialized
-        view CONCURRENTLY, so readers are never blocked; elsewhere it is live)."""
-
-    def leaderboard(self, *, by="wins", limit=100):
-        """Players with at least 10 games, best first, ranked by ``wins`` or ``score``."""
-        v.one_of(by, "by", ("wins", "score"))
-        rows = self._leaderboard_rows(f"{by}_rank", v.limit(limit))
-        return [from_row(LeaderboardEntry, r) for r in rows]
+        """Recompute the ``player_leaderboard`` reporting view (PostgreSQL
+        refreshes its materialized view CONCURRENTLY, so readers are never
+        blocked; elsewhere it is live). Ranks (``leaderboard``, ``rank``) never
+        depend on it: they are fresh when a game ends (see progress.py)."""
 
     # -- helpers shared by every backend -------------------------------------------
 
@@ -402,13 +402,13 @@ class Store(GameRecording):
         if not self._delete(table, [(column, "=", value)]):
             raise NotFound(f"no {table[:-1].replace('_', ' ')} with {column} {value}")
 
-    def _page(self, table, where, order_by, limit, after, record):
+    def _page(self, table, where, order_by, limit, after, record, select=None):
         limit = v.limit(limit)
         listing = f"{table}:{','.join(order_by)}"
         key = paging.decode(after, listing)
         if key is not None and len(key) != len(order_by):
             raise InvalidInput(f"cursor {after!r} does not belong to this listing")
-        rows = self._select(table, where, order_by, after=key, limit=limit + 1)
+        rows = (select or self._select)(table, where, order_by, after=key, limit=limit + 1)
         return paging.page(rows, listing, order_by, limit, lambda r: from_row(record, r))
 
     # -- what each backend provides ---------------------------------------------
@@ -445,9 +445,6 @@ class Store(GameRecording):
         yield  # pragma: no cover
 
     def _search_rooms(self, words, limit):
-        raise NotImplementedError
-
-    def _leaderboard_rows(self, rank_column, limit):
         raise NotImplementedError
 
     def _ensure_partitions(self):
