@@ -12,6 +12,7 @@ from .errors import (Conflict, InvalidInput, LiapstoreError, NotFound, SchemaOut
                      StorageUnavailable)
 from .records import (Action, AnalyticsEvent, AuditEntry, Connection, Game, LeaderboardEntry,
                       Page, Player, Room, Round, SavedGame, Seat, Session, Turn)
+from .records import EventCount, GameDay, Match, MatchSeat, Season, StatsDrift
 from .store import Store
 from .urls import DEFAULT_URL, register_backend, supported_schemes
 from . import urls as _urls
@@ -46,4 +47,5 @@ __all__ = ["connect", "register_backend", "supported_schemes", "DEFAULT_URL", "S
            "LiapstoreError", "InvalidInput", "NotFound", "Conflict", "StorageUnavailable",
            "SchemaOutdated",
            "Player", "Room", "Game", "Seat", "Round", "Turn", "Action", "Session", "Connection",
-           "AnalyticsEvent", "AuditEntry", "LeaderboardEntry", "Page", "SavedGame"]
+           "AnalyticsEvent", "AuditEntry", "LeaderboardEntry", "Page", "SavedGame",
+           "Season", "Match", "MatchSeat", "StatsDrift", "EventCount", "GameDay"]
