@@ -10,8 +10,9 @@ imported when it is first opened.
 """
 from .errors import (Conflict, InvalidInput, LiapstoreError, NotFound, SchemaOutdated,
                      StorageUnavailable)
-from .records import (Action, AnalyticsEvent, AuditEntry, Connection, Game, LeaderboardEntry,
-                      Page, Player, Room, Round, SavedGame, Seat, Session, Turn)
+from .records import (AchievementAward, Action, AnalyticsEvent, AuditEntry, Connection, Friendship,
+                      Game, LeaderboardEntry, Page, Player, Room, Round, SavedGame, Seat, Session,
+                      Turn)
 from .records import EventCount, GameDay, Match, MatchSeat, Season, StatsDrift
 from .store import Store
 from .urls import DEFAULT_URL, register_backend, supported_schemes
@@ -47,5 +48,5 @@ __all__ = ["connect", "register_backend", "supported_schemes", "DEFAULT_URL", "S
            "LiapstoreError", "InvalidInput", "NotFound", "Conflict", "StorageUnavailable",
            "SchemaOutdated",
            "Player", "Room", "Game", "Seat", "Round", "Turn", "Action", "Session", "Connection",
-           "AnalyticsEvent", "AuditEntry", "LeaderboardEntry", "Page", "SavedGame",
-           "Season", "Match", "MatchSeat", "StatsDrift", "EventCount", "GameDay"]
+           "AnalyticsEvent", "AuditEntry", "LeaderboardEntry", "Page", "SavedGame", "Friendship",
+           "AchievementAward", "Season", "Match", "MatchSeat", "StatsDrift", "EventCount", "GameDay"]

@@ -238,8 +238,7 @@ def leaderboard(store, by, friends_of, around, season, limit):
               help="How many recent games to show.")
 @store_command()
 def player(store, name, recent):
-    """A player's page: statistics, ranks, recent games (and achievements and
-    friends where this liapstore keeps them)."""
+    """A player's page: statistics, ranks, recent games, achievements, friends."""
     p = _player(store, name)
     click.echo(f"{p.display_name} ({p.username}), playing since {p.created_at:%Y-%m-%d}")
     rate = f"{p.games_won / p.games_played:.1%}" if p.games_played else "-"
@@ -261,18 +260,11 @@ def player(store, name, recent):
             "-" if m.final_scores is None else m.final_scores[m.position], m.rounds_played,
             ", ".join(s.username + (" (bot)" if s.is_bot else "") for s in m.seats)]
            for m in history])
-    for section, method in (("achievements", "list_achievements"), ("friends", "list_friends")):
-        if hasattr(store, method):
-            items = getattr(store, method)(p.id)
-            items = list(getattr(items, "items", items))
-            click.echo(f"\n{section}: " + (", ".join(_describe(x) for x in items) or "none"))
-
-
-def _describe(item):
-    for attr in ("username", "name", "achievement", "code", "friend_id"):
-        if hasattr(item, attr):
-            return str(getattr(item, attr))
-    return str(item)
+    awards = store.list_achievements(p.id)
+    click.echo("\nachievements: " + (", ".join(
+        f"{a.achievement} ({a.awarded_at:%Y-%m-%d})" for a in awards) or "none yet"))
+    friends = store.list_friends(p.id)
+    click.echo("friends: " + (", ".join(f.username for f in friends) or "none yet"))
 
 
 @main.command()
@@ -310,3 +302,33 @@ def maintain(store, retain_months):
     """Periodic upkeep: partitions ahead, expired sessions, leaderboard view refresh,
     analytics retention."""
     click.echo(json.dumps(store.maintain(retain_months=retain_months), indent=2))
+
+
+@main.group()
+def achievements():
+    """The achievement catalogue and its awards."""
+
+
+@achievements.command("list")
+@store_command()
+def achievements_list(store):
+    """Every achievement in the catalogue, with how many players hold it."""
+    from .achievements import CATALOGUE
+    click.echo(f"{'code':<22}{'title':<18}{'target':>7}{'holders':>9}  description")
+    for a in CATALOGUE:
+        holders, page = 0, store.achievement_holders(a.code, limit=1000)
+        while True:
+            holders += len(page)
+            if not page.next_cursor:
+                break
+            page = store.achievement_holders(a.code, limit=1000, after=page.next_cursor)
+        click.echo(f"{a.code:<22}{a.title:<18}{a.target:>7}{holders:>9}  {a.description}")
+
+
+@achievements.command("backfill")
+@store_command()
+def achievements_backfill(store):
+    """Award achievements earned by games recorded before they existed
+    (idempotent: a second run awards nothing)."""
+    done = store.backfill_achievements()
+    click.echo(f"checked {done['players']} players, awarded {done['awarded']} achievements")

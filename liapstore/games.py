@@ -38,7 +38,8 @@ class Step(NamedTuple):
     round_update: tuple | None  # (round_id, {column: value})
     turn_inserts: list
     room_changes: tuple | None  # (room_id, {column: value})
-    player_stats: list          # [(player_id, {column: Add/AtLeast})]
+    player_stats: list          # [(player_id, {column: Add/AtLeast})]; set when the game ends
+    players: tuple              # player id by seat position
 
 
 class _Cached(NamedTuple):
@@ -411,7 +412,7 @@ class GameRecording:
                       "action_type": action["type"], "action_data": action, "timestamp": now,
                       "sequence_number": seq}
         return Step(game_id, seq - 1, game_changes, action_row, seat_changes, round_insert,
-                    round_update, turn_inserts, room_changes, player_stats)
+                    round_update, turn_inserts, room_changes, player_stats, players)
 
     def _write_step(self, step):
         """Apply a Step inside the caller's transaction (SQL overrides the hot part)."""
@@ -435,11 +436,14 @@ class GameRecording:
             self._update("rooms", [("id", "=", step.room_changes[0])], step.room_changes[1])
         for player_id, changes in step.player_stats:
             self._update("players", [("id", "=", player_id)], changes)
-        # Rare (a round's or the game's end): the per-action path skips both.
+        if step.player_stats:
+            # After the statistics updates, which lock the players' rows.
+            self._progress_at_game_end(step)
+            self._award_achievements(step.game_id, step.players, step.game_changes["winner_id"],
+                                     step.game_changes["ended_at"])
+        # Rare (a round's or the game's end): the per-action path skips it.
         if step.round_update or step.room_changes:
             self._lifecycle_events(step)
-            if step.player_stats:
-                self._progress_at_game_end(step)
 
 
 def _without_type(event):

@@ -14,7 +14,7 @@ retention) are in ``liapstore/analytics.py``.
 """
 from . import paging, ranking, validate as v
 from .analytics import Analytics
-from .errors import InvalidInput, NotFound
+from .errors import InvalidInput
 from .records import LeaderboardEntry, Match, MatchSeat, Page, Season, StatsDrift, from_row
 from .updates import Add
 
@@ -305,17 +305,6 @@ class Progress(Analytics):
 
     # -- primitives: generic versions over the table primitives ----------------------------
     # The SQL backends override each with one statement (backends/sql_progress.py).
-
-    def _friend_ids(self, player_id):
-        """The ids of a player's accepted friends. (Temporary, until the friends
-        module on main provides it: reads the ``friendships`` table if the
-        schema has one, else no friends.)"""
-        try:
-            rows = self._select("friendships", [("player_id", "=", player_id),
-                                                ("status", "=", "accepted")], ())
-        except (KeyError, NotFound):
-            return set()
-        return {r["friend_id"] for r in rows}
 
     def _lock_seasons(self, exclusive):
         """Order season creation against games ending (PostgreSQL: an advisory lock)."""

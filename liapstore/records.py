@@ -263,6 +263,30 @@ class GameDay:
 
 
 @dataclass(frozen=True)
+class Friendship:
+    """A row between two players: a ``pending`` request from ``player_id`` to
+    ``friend_id``, one side of an ``accepted`` friendship, or a block by
+    ``player_id`` of ``friend_id``."""
+    player_id: UUID
+    friend_id: UUID
+    status: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class AchievementAward:
+    """One achievement a player holds: which (its catalogue ``code``, see
+    ``liapstore.achievements.CATALOGUE``), when, and the game that earned it
+    (None once that game is deleted)."""
+    player_id: UUID
+    achievement: str
+    game_id: Optional[UUID]
+    awarded_at: datetime
+    progress: int
+
+
+@dataclass(frozen=True)
 class SavedGame:
     """Everything a restarted server needs to continue a game.
 

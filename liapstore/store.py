@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from datetime import timedelta
 from . import paging, validate as v
 from .errors import Conflict, InvalidInput, NotFound
+from .achievements import Achievements
+from .friends import Friends
 from .games import GameRecording, StateCache
 from .progress import Progress
 from .records import AnalyticsEvent, AuditEntry, Connection, Player, Room, Session, from_row
@@ -27,10 +29,12 @@ from .urls import redact
 _UNSET = object()
 
 TABLES = ("players", "rooms", "games", "game_players", "rounds", "turns", "player_actions",
-          "active_connections", "player_sessions", "analytics_events", "audit_log")
+          "active_connections", "player_sessions", "analytics_events", "audit_log",
+          "friendships", "player_achievements", "seasons", "player_stats", "leaderboard_values",
+          "leaderboard_buckets")
 
 
-class Store(Progress, GameRecording):
+class Store(Progress, GameRecording, Friends, Achievements):
     """A liapstore database. Open one with ``liapstore.connect(url)``.
 
     A Store is safe to share between threads. Close it with ``close()`` or use
@@ -149,9 +153,15 @@ class Store(Progress, GameRecording):
         return from_row(Player, self._update_one("players", "id", v.uuid_(player_id, "player_id"),
                                                  changes))
 
-    def list_players(self, *, active=None, limit=50, after=None):
-        """Players ordered by username, one page at a time (``Page``)."""
+    def list_players(self, *, active=None, viewer=None, limit=50, after=None):
+        """Players ordered by username, one page at a time (``Page``).
+
+        ``viewer``: the player the list is for; players who blocked them are
+        left out (see ``block``).
+        """
         where = [] if active is None else [("is_active", "=", v.boolean(active, "active"))]
+        if viewer is not None:
+            where.append(("id", "not in", list(self._blockers_of(v.uuid_(viewer, "viewer")))))
         return self._page("players", where, ("username",), limit, after, Player)
 
     # -- rooms ---------------------------------------------------------------
@@ -414,7 +424,7 @@ class Store(Progress, GameRecording):
     # -- what each backend provides ---------------------------------------------
     # Rows are dicts of Python values (UUID, aware datetime, dict/list for JSON).
     # ``where`` is a list of (column, op, value) with op one of
-    # = != < <= > >= in; ``order_by`` a tuple of columns, ascending;
+    # = != < <= > >= in, not in; ``order_by`` a tuple of columns, ascending;
     # ``after`` a tuple of the order_by values of the last row already seen.
 
     def _insert(self, table, row):

@@ -17,20 +17,24 @@ from peewee import AutoField, ForeignKeyField
 
 from ..errors import Conflict, InvalidInput, NotFound
 from ..schema import migrations
-from ..schema.constraints import GAME_PHASES, ROOM_STATUSES, SEAT_POSITIONS, USERNAME_PATTERN
+from ..schema.constraints import (FRIENDSHIP_STATUSES, GAME_PHASES, ROOM_STATUSES, SEAT_POSITIONS,
+                                  USERNAME_PATTERN)
 from ..schema.models import MODELS
 from ..store import Store
 from ..updates import Add, AtLeast
 from ..validate import now
 
 _OPS = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
-        ">": operator.gt, ">=": operator.ge, "in": lambda a, b: a in b}
+        ">": operator.gt, ">=": operator.ge, "in": lambda a, b: a in b,
+        "not in": lambda a, b: a not in b}
 
 _CHECKS = {
     "players": lambda r: bool(USERNAME_PATTERN.fullmatch(r["username"])),
     "rooms": lambda r: r["status"] in ROOM_STATUSES,
     "games": lambda r: r["current_phase"] in GAME_PHASES,
     "game_players": lambda r: r["position"] in SEAT_POSITIONS,
+    "friendships": lambda r: r["status"] in FRIENDSHIP_STATUSES and r["player_id"] != r["friend_id"],
+    "player_achievements": lambda r: r["progress"] >= 0,
 }
 
 

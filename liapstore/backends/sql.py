@@ -242,6 +242,9 @@ class SqlStore(SqlProgress, Store):
                 out.append(field.is_null(op == "="))
             elif op == "in":
                 out.append(field.in_(list(value)) if value else peewee.SQL("1 = 0"))
+            elif op == "not in":
+                if value:
+                    out.append(field.not_in(list(value)))
             else:
                 out.append({"=": field.__eq__, "!=": field.__ne__, "<": field.__lt__,
                             "<=": field.__le__, ">": field.__gt__, ">=": field.__ge__}[op](value))

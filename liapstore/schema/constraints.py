@@ -13,6 +13,7 @@ USERNAME_PATTERN = re.compile(r"[a-zA-Z0-9_-]{3,50}")
 ROOM_STATUSES = ("waiting", "playing", "finished", "abandoned")
 GAME_PHASES = ("NOT_STARTED", "PREPARATION", "DECLARATION", "TURN", "SCORING", "GAME_OVER")
 SEAT_POSITIONS = range(0, 4)
+FRIENDSHIP_STATUSES = ("pending", "accepted", "blocked")
 
 # Column sizes from DATABASE_SCHEMA.md, checked in Python because SQLite
 # does not enforce VARCHAR lengths.

@@ -202,6 +202,33 @@ class AuditLog(BaseModel):
         table_name = "audit_log"
 
 
+class Friendship(BaseModel):
+    player_id = _ref(Player, "player_id", null=False, on_delete="CASCADE")
+    friend_id = _ref(Player, "friend_id", null=False, on_delete="CASCADE")
+    status = CharField(max_length=20)
+    created_at = TimestampField()
+    updated_at = TimestampField()
+
+    class Meta:
+        table_name = "friendships"
+        primary_key = False
+        # The SQL's composite PRIMARY KEY, spelled as a unique index (see GamePlayer).
+        indexes = ((("player_id", "friend_id"), True),)
+
+
+class PlayerAchievement(BaseModel):
+    player_id = _ref(Player, "player_id", null=False, on_delete="CASCADE")
+    achievement = CharField(max_length=50)
+    progress = IntegerField(default=0)
+    game_id = _ref(Game, "game_id", on_delete="SET NULL")
+    awarded_at = TimestampField(null=True)
+
+    class Meta:
+        table_name = "player_achievements"
+        primary_key = False
+        indexes = ((("player_id", "achievement"), True),)
+
+
 # -- players' progress (migration 0005_progress; see liapstore/ranking.py) ------------
 
 class Season(BaseModel):
@@ -260,6 +287,6 @@ class LeaderboardBucket(BaseModel):
 
 # In dependency order: a table's references come before it.
 MODELS = (Player, Room, Game, GamePlayer, Round, Turn, PlayerAction, ActiveConnection,
-          PlayerSession, AnalyticsEvent, AuditLog, Season, PlayerStats, LeaderboardValue,
-          LeaderboardBucket)
+          PlayerSession, AnalyticsEvent, AuditLog, Friendship, PlayerAchievement, Season,
+          PlayerStats, LeaderboardValue, LeaderboardBucket)
 BY_TABLE = {m._meta.table_name: m for m in MODELS}

@@ -7,6 +7,8 @@ from click.testing import CliRunner
 from liapstore.cli import main
 from liapstore.schema import migrations
 
+LATEST = len(migrations.names())
+
 
 def run(*args, code=0):
     result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
@@ -15,11 +17,10 @@ def run(*args, code=0):
 
 
 def test_migrate_and_status_on_every_backend(store_url):
-    n = len(migrations.names())
     out = run("migrate", "--url", store_url)
-    assert f"schema version {n}/{n}" in out
+    assert f"schema version {LATEST}/{LATEST}" in out
     out = run("status", "--url", store_url)
-    assert f"schema version  {n}/{n}" in out and "players" in out
+    assert f"schema version  {LATEST}/{LATEST}" in out and "players" in out
 
 
 @pytest.mark.backends("sqlite", "postgres")
@@ -50,3 +51,14 @@ def test_bad_input_is_one_line_not_a_traceback(store_url):
     assert "InvalidInput" in out and "Traceback" not in out
     out = run("status", "--url", "nosuch://x", code=1)
     assert "supported schemes" in out
+
+
+@pytest.mark.backends("sqlite", "postgres")
+def test_achievements_list_and_backfill(store_url):
+    run("simulate", "--url", store_url, "--games", 3, "--seed", 5, "--winning-score", 15,
+        "--max-rounds", 3)
+    listing = run("achievements", "list", "--url", store_url)
+    assert "first_win" in listing and "games_100" in listing
+    holders = {line[:22].strip(): int(line[47:56]) for line in listing.splitlines()[1:]}
+    assert holders["first_win"] > 0 and holders["games_100"] == 0
+    assert "awarded 0 achievements" in run("achievements", "backfill", "--url", store_url)

@@ -39,7 +39,7 @@ def test_upgrade_in_place_from_the_first_migration(empty_postgres_url):
     with liapstore.connect(empty_postgres_url, migrate=False) as old:
         with old.db.atomic():
             assert Runner(old.db, migrations.DIRECTORY).up(target="0001_initial") == ["0001_initial"]
-        assert old.schema_version() == (1, 2)
+        assert old.schema_version() == (1, len(migrations.names()))
 
     players = [uuid.uuid4() for _ in range(4)]
     room, game = uuid.uuid4(), uuid.uuid4()
@@ -62,8 +62,8 @@ def test_upgrade_in_place_from_the_first_migration(empty_postgres_url):
                          (game, pid, pos))
 
     with liapstore.connect(empty_postgres_url) as s:
-        assert s.schema_version() == (2, 2)
-        assert s.status()["schema_version"] == 2
+        assert s.schema_version() == (len(migrations.names()),) * 2
+        assert s.status()["schema_version"] == len(migrations.names())
         assert [p.username for p in s.list_players()] == [f"old_{i}" for i in range(4)]
         g = s.get_game(game)
         assert g.version == 0 and g.room_id == room and not g.finished
