@@ -1,6 +1,7 @@
 """Leaderboards: ranks as SQL RANK() gives them, fresh when a game ends,
 per board, per period (all time, week, month, named seasons), around a player,
 page by page; the same on every backend."""
+import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -169,3 +170,30 @@ def test_leaderboard_arguments(store):
     expect(InvalidInput, store.create_season, "naive", datetime(2030, 1, 1), end)
     store.create_season("s2030", start, end)
     expect(Conflict, store.create_season, "s2030", start, end)
+
+
+def test_friends_of_ranks_a_player_and_their_friends_among_themselves(ranked_store):
+    store, players = ranked_store
+    board = list(store.leaderboard())
+    me = board[-1]
+    friend, stranger = board[0], board[1]
+    store.request_friend(me.id, friend.id)
+    assert [e.id for e in store.leaderboard(friends_of=me.id)] == [me.id]   # pending: not yet
+    store.accept_friend(friend.id, me.id)
+    if len(board) > 2:
+        store.request_friend(me.id, board[2].id)                           # pending only
+    unranked = store.create_player("rk_friend_new")
+    store.request_friend(me.id, unranked.id)
+    store.accept_friend(unranked.id, me.id)
+    ours = list(store.leaderboard(friends_of=me.id))
+    assert [(e.id, e.rank) for e in ours] == [(friend.id, 1), (me.id, 2)]
+    assert stranger.id not in {e.id for e in ours}
+    assert [e.id for e in store.leaderboard(friends_of=friend.id)] == [friend.id, me.id]
+    first = store.leaderboard(friends_of=me.id, limit=1)
+    assert list(first) == ours[:1]
+    assert list(store.leaderboard(friends_of=me.id, after=first.next_cursor)) == [
+        e for e in ours[1:]]
+    expect(InvalidInput, store.leaderboard, after=first.next_cursor)   # another listing's cursor
+    store.remove_friend(me.id, friend.id)
+    assert [e.id for e in store.leaderboard(friends_of=me.id)] == [me.id]
+    expect(NotFound, store.leaderboard, friends_of=uuid.uuid4())
