@@ -236,7 +236,7 @@ def test_leaderboard_at_scale(benchmark, backend, players, op, board_url, reques
         fn = calls[op]
         writer = Writer(board_url, players, seed=OPS.index(op) + 1)
         try:
-            time.sleep(0.5 if benchmark.disabled else 2)   # the writer is under way
+            time.sleep(0.2 if benchmark.disabled else 2)   # the writer is under way
             benchmark.group = f"leaderboard-{backend}-{players}"
             benchmark.extra_info.update(players=players, backend=backend, op=op)
             result = benchmark.pedantic(fn, rounds=1 if benchmark.disabled else 200,

@@ -1,7 +1,5 @@
 """The same games recorded into every backend give the same rankings, entry
 for entry (ranks, order, statistics), on every board and period."""
-
-
 import liapstore
 from conftest import selected_backends
 from contract.contract_support import SHORT, record, script
