@@ -159,7 +159,7 @@ def board_url(backend, players, built, request, tmp_path_factory):
         else:
             admin = request.getfixturevalue("postgres_admin_url")
             template = request.getfixturevalue("postgres_template")
-            name = f"liapstore_bench_{uuid.uuid4().hex[:10]}"
+            name = f"liapstore_board_{uuid.uuid4().hex[:10]}"
             url = create_database(admin, name, template=template)
             _load_postgres(url, players)
             built[key] = (url, name, admin)
