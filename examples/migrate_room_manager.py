@@ -1,10 +1,18 @@
 """Move a live in-memory server's rooms and running games into liapstore.
 
-    python examples/migrate_room_manager.py [URL]
+    python examples/migrate_room_manager.py [URL] [--sketch]
 
-The RoomManager here is the plain-Python stand-in from room_manager.py; a
-real server passes its own. After the move, each game continues from the
-store exactly where it was, and replay/verify cover it from that point on.
+The live server is tui_server.py's stand-in for the reference server as it
+runs (an AsyncRoomManager whose rooms hold a GameStateMachine each), with a
+room in every phase: waiting, redeal decisions half made, declaring, a turn
+under way, the pause after a turn, scoring, and a finished game. ``--sketch``
+uses room_manager.py's stand-in of DATABASE_SCHEMA.md's RoomManager instead;
+the migrator picks the adapter that fits. A real server passes its own
+manager, and nothing in it is changed.
+
+A dry run shows the report first; the real run moves each room in its own
+transaction. Every game then continues from the store exactly where it was,
+is played to its end, and verifies. A second run skips every room.
 """
 import sys
 from pathlib import Path
@@ -12,25 +20,30 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import liapstore
-from liapstore.game import bots
 from liapstore.migration import DataMigrator
-from room_manager import sample_server
+from liapstore.simulate import play_on
 
-url = sys.argv[1] if len(sys.argv) > 1 else "memory://"
+args = [a for a in sys.argv[1:] if a != "--sketch"]
+url = args[0] if args else "memory://"
+if "--sketch" in sys.argv:
+    from room_manager import sample_server
+else:
+    from tui_server import sample_server
 manager = sample_server(seed=1)
 
 with liapstore.connect(url) as store:
+    print(DataMigrator(store).migrate_active_games(manager, dry_run=True))
     report = DataMigrator(store).migrate_active_games(manager)
-    print(f"moved rooms {report.rooms}, {len(report.games)} running games, skipped {report.skipped}")
+    print(report)
 
     # The server now plays on from the store: finish each migrated game.
-    for saved in store.unfinished_games():
-        game, state = saved.game, saved.state
-        while state.phase != "GAME_OVER":
-            action = bots.next_action(state, "after-migration", game.version + 1)
-            game = store.record_action(game.id, game.version + 1, action)
-            state = liapstore.game.rules.apply(state, action).state
-        print(f"game {game.id}: {game.version} actions, verify -> {store.verify_game(game.id) or 'intact'}")
+    for game_id in report.games:
+        saved = store.load_game(game_id)
+        if not saved.game.finished:
+            game, actions = play_on(store, saved.game, saved.state, "after-migration")
+            print(f"game {game_id}: {actions} more actions to its end")
+        problems = store.verify_game(game_id)
+        print(f"game {game_id}: verify -> {problems or 'intact'}")
 
     # Running the migration again changes nothing.
     again = DataMigrator(store).migrate_active_games(manager)

@@ -57,6 +57,8 @@ class LegacyGame:
     turn_starter: Optional[int] = None
     current_turn_plays: list = field(default_factory=list)
     last_turn_winner: Optional[int] = None
+    redeal_starter: Optional[int] = None
+    pending_redeal_seats: list = field(default_factory=list)
 
 
 @dataclass
@@ -103,7 +105,8 @@ def running_game(names, seed, actions):
                       round_starter=state.starter, turn_number=state.turn,
                       turn_starter=state.turn_starter,
                       current_turn_plays=[(s, list(p)) for s, p in state.plays],
-                      last_turn_winner=state.last_turn_winner)
+                      last_turn_winner=state.last_turn_winner, redeal_starter=state.redeal_starter,
+                      pending_redeal_seats=list(state.redeal_pending))
     return GameStateMachine(game, CurrentState(GamePhase(state.phase))), state
 
 

@@ -111,7 +111,7 @@ class GameRecording:
         if len(set(players)) != 4:
             raise InvalidInput("a player cannot take two seats in one game")
         if isinstance(bots, (str, bytes)) or not hasattr(bots, "__iter__"):
-            raise InvalidInput(f"bots must be a list of seat positions, got {bots!r}")
+            raise InvalidInput(f"bots must be a list of seat positions, got {v._short(bots)}")
         bots = {v.integer(b, "bots[]", 0, 3) for b in bots}
         winning_score = v.integer(winning_score, "winning_score", 1, 10_000)
         max_rounds = v.integer(max_rounds, "max_rounds", 1, 1_000)
@@ -152,22 +152,30 @@ class GameRecording:
         ``GameState``; it becomes the game's first logged action (type
         ``import``), so replay and verification start from it. The room
         becomes 'playing'. Continue with sequence number ``game.version + 1``.
+        A finished state (GAME_OVER) is stored as a finished game with its
+        result, counted in the players' statistics as a game ended here
+        would be, and the room becomes 'finished'.
         """
         if not isinstance(state, rules.GameState):
             raise InvalidInput("state must be a liapstore.game.rules.GameState")
         try:
-            state = rules.GameState.from_dict(v.json_object(state.to_dict(), "state"))
+            data = state.to_dict()
+        except TypeError as e:  # hands or plays that are not lists at all
+            raise InvalidInput(f"malformed game state: {e}") from None
+        try:
+            state = rules.check_state(rules.GameState.from_dict(v.json_object(data, "state")))
         except ValueError as e:
             raise InvalidInput(f"inconsistent game state: {e}") from None
-        if state.phase == "GAME_OVER":
-            raise InvalidInput("a finished game has nothing left to record; import running games only")
+        # A game that already ended elsewhere is stored finished, with the
+        # result its state holds, so the room's history keeps it.
+        events = () if state.phase != "GAME_OVER" else (_imported_end(state),)
         new = self._new_game(room_id, players, bots, state.winning_score, state.max_rounds)
         with self.transaction():
             fresh = self._start(*new)
             game_id = fresh.game_row["id"]
-            imported = rules.Outcome(state, ())
+            imported = rules.Outcome(state, events)
             step = self._step(fresh, 1, {"type": "import", "state": state.to_dict()}, imported)
-            if state.dealt or state.multiplier > 1:
+            if (state.dealt or state.multiplier > 1) and not events:
                 # The round under way needs its row, which a deal would have made.
                 self._insert("rounds", {
                     "id": uuid.uuid5(game_id, f"round:{state.round}"), "game_id": game_id,
@@ -444,6 +452,12 @@ class GameRecording:
         # Rare (a round's or the game's end): the per-action path skips it.
         if step.round_update or step.room_changes:
             self._lifecycle_events(step)
+
+
+def _imported_end(state):
+    """The game_over event of a game imported already finished."""
+    return {"type": "game_over", "winner": state.winner, "totals": list(state.scores),
+            "rounds": state.round}
 
 
 def _without_type(event):

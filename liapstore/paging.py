@@ -8,7 +8,7 @@ row when rows are inserted between two page reads.
 import base64
 import json
 import uuid
-from datetime import datetime
+from datetime import datetime, timezone
 
 from .errors import InvalidInput
 from .records import Page
@@ -29,38 +29,63 @@ def encode(listing, values):
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode(cursor, listing):
+#: A cursor this long holds no sort key any listing makes.
+MAX_CURSOR_LENGTH = 2000
+
+
+def decode(cursor, listing, types=None):
     """The sort key a cursor holds; InvalidInput unless it is one ``listing`` made.
 
     A cursor names its listing, so one listing's cursor passed to another is
     refused instead of silently reading from a wrong position; each value is
-    checked so a forged cursor cannot reach the database with a value it
-    would choke on.
+    checked (against ``types``, the Python type of each sort column, when
+    given) so a forged cursor cannot reach the database with a value it
+    would choke on, nor be compared with a column of another type.
     """
     if cursor is None:
         return None
-    def untag(v):
+    def untag(v, want):
         if isinstance(v, dict) and set(v) == {"t"}:
             moment = datetime.fromisoformat(v["t"])
             if moment.tzinfo is None:
                 raise ValueError("naive time in cursor")
-            return moment
+            try:
+                # In UTC, as the store writes times: year 1 at +14:00 has no UTC form.
+                return moment.astimezone(timezone.utc)
+            except OverflowError:
+                raise ValueError("time out of range in cursor") from None
         if isinstance(v, dict) and set(v) == {"u"}:
             return uuid.UUID(v["u"])
         if isinstance(v, bool) or not isinstance(v, (str, int)):
-            raise ValueError(f"unexpected value {v!r} in cursor")
+            raise ValueError(f"unexpected {type(v).__name__} in cursor")
         if isinstance(v, int) and not -_INT64 <= v < _INT64:
             raise ValueError("integer out of range in cursor")
+        if isinstance(v, str) and "\x00" in v:
+            raise ValueError("NUL in cursor")
+        if isinstance(v, str):
+            v.encode("utf-8")  # A lone surrogate raises UnicodeEncodeError, a ValueError.
+        return v
+    def check(v, want):
+        v = untag(v, want)
+        if want is not None and not isinstance(v, want):
+            raise ValueError(f"{type(v).__name__} in cursor where a {want.__name__} belongs")
         return v
     if not isinstance(cursor, str):
         raise InvalidInput(f"a cursor is a string, got {type(cursor).__name__}")
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise InvalidInput(f"a cursor of {len(cursor)} characters does not belong to this listing")
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if data["l"] != listing:
             raise ValueError("cursor of another listing")
-        return tuple(untag(v) for v in data["k"])
-    except (ValueError, TypeError, KeyError, AttributeError) as e:
-        raise InvalidInput(f"cursor {cursor!r} does not belong to this listing: {e}") from None
+        keys = data["k"]
+        if not isinstance(keys, list) or (types is not None and len(keys) != len(types)):
+            raise ValueError("a sort key of another shape")
+        return tuple(check(v, None if types is None else types[i]) for i, v in enumerate(keys))
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as e:
+        # RecursionError: a forged cursor of deeply nested JSON.
+        raise InvalidInput(f"cursor {cursor[:100]!r} does not belong to this listing: "
+                           f"{type(e).__name__}") from None
 
 
 def page(rows, listing, order_by, limit, make):

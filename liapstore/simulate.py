@@ -1,8 +1,11 @@
 """Play bot games through a store: the engine of ``liapstore simulate``.
 
-Each simulated game keeps its seed in its room's ``game_settings``, so a
-simulation that was interrupted (Ctrl-C, a crash, a kill) is continued from
-the store by the next run, exactly as the bots would have played it.
+Game ``i`` of a run with seed ``S`` is a pure function of ``(S, i)``: its
+seats and every bot decision are drawn from generators seeded with them, so
+the same seed plays the same games, in any store. Each simulated game keeps
+its seed in its room's ``game_settings``, so a simulation that was
+interrupted (Ctrl-C, a crash, a kill) is continued from the store by the
+next run, exactly as the bots would have played it.
 """
 import random
 import time
@@ -68,12 +71,13 @@ def simulate(store, games, *, seed=0, winning_score=50, max_rounds=20, on_game=N
         summary.resumed += 1
         summary.actions += n
         summary.rounds += game.current_round
-    rng = random.Random(seed)
     for i in range(games):
-        game_seed = f"{seed}:{i}:{uuid.uuid4().hex[:8]}"
+        game_seed = f"{seed}:{i}"
+        # Room codes must be unique in the store, and a second run with the
+        # same seed plays the same games again: the code is the one random part.
         room = store.create_room(f"sim-{uuid.uuid4().hex[:12]}", f"Simulated game {i + 1}",
                                  game_settings={"simulation_seed": game_seed})
-        seats = rng.sample(pool, 4)
+        seats = random.Random(f"{game_seed}:seats").sample(pool, 4)
         game = store.start_game(room.id, [p.id for p in seats], bots=range(4),
                                 winning_score=winning_score, max_rounds=max_rounds)
         game, n = play_on(store, game, rules.new_game(winning_score, max_rounds), game_seed, on_action)

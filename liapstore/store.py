@@ -2,10 +2,11 @@
 
 Every public method is implemented once, in this class, on top of a handful of
 table primitives (``_insert``, ``_select``, ``_update``, ``_delete``, ...)
-that each backend provides. Input is checked here, before any I/O, so every
-backend rejects the same calls with the same ``InvalidInput``; uniqueness and
-references are checked by the backend (by the database for SQL, in Python for
-memory) and surface as ``Conflict`` / ``NotFound`` on all of them.
+that each backend provides, as ``liapstore/backend.py`` (the backend contract)
+describes. Input is checked here, before any I/O, so every backend rejects the
+same calls with the same ``InvalidInput``; uniqueness and references are
+checked by the backend (by the database for SQL, in Python for memory) and
+surface as ``Conflict`` / ``NotFound`` on all of them.
 
 The game-recording half of the interface (``start_game``, ``record_action``,
 recovery, replay) lives in ``liapstore/games.py``, a mixin of this class.
@@ -14,9 +15,11 @@ import hashlib
 import secrets
 import threading
 import uuid
+from abc import abstractmethod
 from contextlib import contextmanager
-from datetime import timedelta
-from . import paging, validate as v
+from datetime import datetime, timedelta
+from . import paging, textsearch, validate as v
+from .backend import Backend
 from .errors import Conflict, InvalidInput, NotFound
 from .achievements import Achievements
 from .friends import Friends
@@ -34,17 +37,16 @@ TABLES = ("players", "rooms", "games", "game_players", "rounds", "turns", "playe
           "leaderboard_buckets")
 
 
-class Store(Progress, GameRecording, Friends, Achievements):
+class Store(Progress, GameRecording, Friends, Achievements, Backend):
     """A liapstore database. Open one with ``liapstore.connect(url)``.
 
     A Store is safe to share between threads. Close it with ``close()`` or use
     it as a context manager.
     """
 
-    #: Short backend name shown by ``status()`` and the CLI.
-    backend = "abstract"
-    #: Whether acknowledged writes survive a crash of the process.
-    durable = False
+    #: Whether the leaderboard is a stored copy that ``refresh_leaderboard``
+    #: recomputes (PostgreSQL's materialized view) rather than computed when read.
+    materialized_leaderboard = False
 
     def __init__(self, url):
         self.url = url
@@ -67,6 +69,7 @@ class Store(Progress, GameRecording, Friends, Achievements):
     def __repr__(self):
         return f"<{type(self).__name__} {redact(self.url)}>"
 
+    @abstractmethod
     def migrate(self):
         """Bring the schema up to date; return the names of the steps applied.
 
@@ -75,6 +78,7 @@ class Store(Progress, GameRecording, Friends, Achievements):
         """
         raise NotImplementedError
 
+    @abstractmethod
     def schema_version(self):
         """``(applied, latest)``: migration steps applied here, and known to this liapstore."""
         raise NotImplementedError
@@ -89,15 +93,20 @@ class Store(Progress, GameRecording, Friends, Achievements):
 
     def maintain(self, *, retain_months=None):
         """Periodic upkeep: create analytics partitions ahead, refresh the
-        leaderboard view, drop expired sessions and, with ``retain_months=N``,
-        analytics events older than the current month and the N before it
-        (whole monthly partitions on PostgreSQL). Returns a dict of what it did."""
+        view, drop expired sessions and, with ``retain_months=N``, analytics events
+        older than the current month and the N before it (whole monthly partitions on
+        PostgreSQL). Returns a dict of what it did: ``partitions_created`` (0 where
+        there are no partitions), ``expired_sessions_deleted``,
+        ``analytics_retention`` (with ``retain_months``: the cutoff,
+        ``partitions_dropped`` and ``events_deleted``) and ``leaderboard_refreshed``,
+        true only where the reporting view is materialized and was refreshed."""
         done = {"partitions_created": self._ensure_partitions(),
                 "expired_sessions_deleted": self.delete_expired_sessions()}
         if retain_months is not None:
             done["analytics_retention"] = self._retain_events(retain_months)
-        self.refresh_leaderboard()
-        return {**done, "leaderboard_refreshed": True}
+        if self.materialized_leaderboard:
+            self.refresh_leaderboard()
+        return {**done, "leaderboard_refreshed": self.materialized_leaderboard}
 
     # -- players -------------------------------------------------------------
 
@@ -215,10 +224,12 @@ class Store(Progress, GameRecording, Friends, Achievements):
         return self._page("rooms", where, ("created_at", "id"), limit, after, Room)
 
     def search_rooms(self, query, *, limit=20):
-        """Rooms whose name matches the words of ``query`` (full-text search:
-        PostgreSQL's English stemming, SQLite's FTS5, word match in memory)."""
-        words = [w for w in "".join(c if c.isalnum() else " " for c in
-                                    v.text(query, "query", max_length=200)).split()]
+        """Rooms whose name holds every word of ``query``, oldest first.
+
+        Whole words, case-insensitive, in any order; no stemming, no stop
+        words, diacritics count (the rule of ``liapstore/textsearch.py``, the
+        same on every backend)."""
+        words = textsearch.split(v.text(query, "query", max_length=200))
         if not words:
             raise InvalidInput("query must contain at least one letter or digit")
         return [from_row(Room, r) for r in self._search_rooms(words, v.limit(limit))]
@@ -236,7 +247,8 @@ class Store(Progress, GameRecording, Friends, Achievements):
         now = v.now()
         row = {"id": _new_id(), "player_id": v.uuid_(player_id, "player_id"),
                "token_hash": _token_hash(token), "created_at": now,
-               "expires_at": now + v.duration(ttl, "ttl"), "ip_address": v.ip_address(ip_address),
+               "expires_at": v.shifted(now, v.duration(ttl, "ttl"), "ttl"),
+               "ip_address": v.ip_address(ip_address),
                "user_agent": v.text(user_agent, "user_agent", optional=True)}
         return from_row(Session, self._insert("player_sessions", row)), token
 
@@ -268,7 +280,9 @@ class Store(Progress, GameRecording, Friends, Achievements):
                         ip_address=None, user_agent=None):
         """Register a WebSocket connection (for reconnection); return it."""
         now = v.now()
-        row = {"connection_id": v.uuid_(connection_id or _new_id(), "connection_id"),
+        # Only None means "make one up": any other value, even "" or 0, is checked.
+        row = {"connection_id": v.uuid_(_new_id() if connection_id is None else connection_id,
+                                        "connection_id"),
                "player_id": v.uuid_(player_id, "player_id", optional=True),
                "room_id": v.uuid_(room_id, "room_id", optional=True),
                "connected_at": now, "last_heartbeat": now, "ip_address": v.ip_address(ip_address),
@@ -305,7 +319,8 @@ class Store(Progress, GameRecording, Friends, Achievements):
 
     def sweep_stale_connections(self, older_than=timedelta(seconds=60), *, now=None):
         """Delete connections with no heartbeat for ``older_than``; return how many."""
-        cutoff = (v.moment(now, "now", True) or v.now()) - v.duration(older_than, "older_than")
+        cutoff = v.shifted(v.moment(now, "now", True) or v.now(),
+                           v.duration(older_than, "older_than"), "older_than", earlier=True)
         return self._delete("active_connections", [("last_heartbeat", "<", cutoff)])
 
     # -- analytics and audit -----------------------------------------------------
@@ -415,51 +430,16 @@ class Store(Progress, GameRecording, Friends, Achievements):
     def _page(self, table, where, order_by, limit, after, record, select=None):
         limit = v.limit(limit)
         listing = f"{table}:{','.join(order_by)}"
-        key = paging.decode(after, listing)
-        if key is not None and len(key) != len(order_by):
-            raise InvalidInput(f"cursor {after!r} does not belong to this listing")
+        key = paging.decode(after, listing, tuple(_key_type(table, c) for c in order_by))
         rows = (select or self._select)(table, where, order_by, after=key, limit=limit + 1)
         return paging.page(rows, listing, order_by, limit, lambda r: from_row(record, r))
 
-    # -- what each backend provides ---------------------------------------------
-    # Rows are dicts of Python values (UUID, aware datetime, dict/list for JSON).
-    # ``where`` is a list of (column, op, value) with op one of
-    # = != < <= > >= in, not in; ``order_by`` a tuple of columns, ascending;
-    # ``after`` a tuple of the order_by values of the last row already seen.
 
-    def _insert(self, table, row):
-        """Insert ``row``; return it as stored (with any generated id).
-        Duplicate unique key: Conflict. Missing referenced row: NotFound."""
-        raise NotImplementedError
-
-    def _select(self, table, where, order_by, after=None, limit=None):
-        """Rows of ``table`` matching every condition, in ``order_by`` order."""
-        raise NotImplementedError
-
-    def _update(self, table, where, changes):
-        """Set ``changes`` (values may be Add/AtLeast) on matching rows; return the count."""
-        raise NotImplementedError
-
-    def _delete(self, table, where):
-        """Delete matching rows (cascading as the schema says); return the count."""
-        raise NotImplementedError
-
-    def _count(self, table):
-        raise NotImplementedError
-
-    @contextmanager
-    def _transaction(self):
-        """One database transaction, or a savepoint inside an open one. The
-        public ``transaction()`` wraps it with the after-commit bookkeeping."""
-        raise NotImplementedError
-        yield  # pragma: no cover
-
-    def _search_rooms(self, words, limit):
-        raise NotImplementedError
-
-    def _ensure_partitions(self):
-        """Create analytics partitions ahead of time where the backend has them."""
-        return 0
+def _key_type(table, column):
+    """The Python type of a sort column of a listing, to check cursors against."""
+    if column == "id":
+        return int if table in ("analytics_events", "audit_log") else uuid.UUID
+    return str if column == "username" else datetime
 
 
 def _new_id():

@@ -8,8 +8,11 @@ and parallel runs never see each other's data.
 
 PostgreSQL and Redis come from LIAPSTORE_TEST_POSTGRES_URL /
 LIAPSTORE_TEST_REDIS_URL when set, else throwaway servers are started for the
-run. A server that cannot be found or started fails the tests that need it,
-with the reason; it never skips them.
+run, and only if a test of the run needs them: a run without postgres in
+LIAPSTORE_TEST_BACKENDS (tox -e memory, -e sqlite) leaves out every test that
+needs a server, so it runs where none is installed. A server that cannot be
+found or started fails the tests that need it, with the reason; it never
+skips them.
 """
 import os
 import uuid
@@ -19,6 +22,11 @@ import pytest
 import liapstore
 from support.servers import (create_database, drop_database, find_or_start_postgres,
                              find_or_start_redis)
+
+# The conformance suite's fixtures and markers (store, store_url, backend;
+# backends(...), durable) come from the plugin liapstore ships for backend
+# authors; store_url is overridden below for the file and server backends.
+pytest_plugins = ["liapstore.testing.plugin"]
 
 ALL_BACKENDS = ("memory", "sqlite", "postgres")
 
@@ -33,35 +41,37 @@ def selected_backends():
     return chosen
 
 
-def pytest_generate_tests(metafunc):
-    # Parametrize here rather than with fixture params so that a backend left
-    # out of LIAPSTORE_TEST_BACKENDS produces no test ids at all, instead of
-    # skipped ones.
-    if "backend" in metafunc.fixturenames:
-        wanted = selected_backends()
-        marker = metafunc.definition.get_closest_marker("backends")
-        if marker:
-            wanted = tuple(b for b in wanted if b in marker.args)
-        metafunc.parametrize("backend", wanted)
+def pytest_liapstore_backends(config):
+    # The shipped plugin (liapstore.testing.plugin) parametrizes ``backend``
+    # with these, and honours the ``backends(...)`` and ``durable`` markers.
+    return selected_backends()
+
+
+# The fixtures that talk to a server. A test whose fixtures include one of
+# them needs that server whatever its backend.
+SERVER_FIXTURES = {"postgres_admin_url", "postgres_template", "new_postgres_url", "redis_url"}
 
 
 def pytest_collection_modifyitems(config, items):
-    # A test limited to backends that this run leaves out gets an empty
-    # parametrization, which pytest would report as skipped; it is simply
-    # not part of this run.
+    # Servers belong to the PostgreSQL run: without it in
+    # LIAPSTORE_TEST_BACKENDS (tox -e memory, -e sqlite), tests that need a
+    # PostgreSQL or Redis server (by their fixtures, or marked ``servers``)
+    # are not part of the run, so it needs neither installed.
+    if "postgres" in selected_backends():
+        return
     keep, drop = [], []
     for item in items:
-        params = getattr(getattr(item, "callspec", None), "params", {})
-        unbound = "backend" in getattr(item, "fixturenames", ()) and \
-            params.get("backend") not in ALL_BACKENDS
-        (drop if unbound else keep).append(item)
+        needs = item.get_closest_marker("servers") or \
+            SERVER_FIXTURES & set(getattr(item, "fixturenames", ()))
+        (drop if needs else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "backends(*names): run only on these backends")
+    config.addinivalue_line("markers", "servers: starts or needs PostgreSQL/Redis servers; "
+                                       "runs only when postgres is among the backends")
 
 
 _FIGURES = []
@@ -127,16 +137,10 @@ def store_url(backend, request, tmp_path):
     """A URL of a fresh, empty, migrated database of the backend under test.
 
     memory:// has no URL that outlives a Store, so tests that reopen a store
-    check ``store.durable`` first.
+    are marked ``durable`` and do not run on it.
     """
     if backend == "memory":
         return "memory://"
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'test.db'}"
     return request.getfixturevalue("new_postgres_url")()
-
-
-@pytest.fixture
-def store(store_url):
-    with liapstore.connect(store_url) as s:
-        yield s

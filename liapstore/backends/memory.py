@@ -11,15 +11,18 @@ Nothing survives the process: ``durable = False``.
 import copy
 import operator
 import threading
+import uuid
 from contextlib import contextmanager
+from datetime import datetime
 
 from peewee import AutoField, ForeignKeyField
 
+from .. import textsearch
 from ..errors import Conflict, InvalidInput, NotFound
 from ..schema import migrations
-from ..schema.constraints import (FRIENDSHIP_STATUSES, GAME_PHASES, ROOM_STATUSES, SEAT_POSITIONS,
-                                  USERNAME_PATTERN)
-from ..schema.models import MODELS
+from ..schema.constraints import CHECKS
+from ..schema.fields import utc_text
+from ..schema.models import MODELS, key_columns
 from ..store import Store
 from ..updates import Add, AtLeast
 from ..validate import now
@@ -27,15 +30,6 @@ from ..validate import now
 _OPS = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
         ">": operator.gt, ">=": operator.ge, "in": lambda a, b: a in b,
         "not in": lambda a, b: a not in b}
-
-_CHECKS = {
-    "players": lambda r: bool(USERNAME_PATTERN.fullmatch(r["username"])),
-    "rooms": lambda r: r["status"] in ROOM_STATUSES,
-    "games": lambda r: r["current_phase"] in GAME_PHASES,
-    "game_players": lambda r: r["position"] in SEAT_POSITIONS,
-    "friendships": lambda r: r["status"] in FRIENDSHIP_STATUSES and r["player_id"] != r["friend_id"],
-    "player_achievements": lambda r: r["progress"] >= 0,
-}
 
 
 class _Table:
@@ -47,8 +41,7 @@ class _Table:
         self.fields = {f.column_name: f for f in meta.sorted_fields}
         self.auto = (meta.primary_key.column_name if isinstance(meta.primary_key, AutoField)
                      else None)
-        self.key = ((meta.primary_key.column_name,) if meta.primary_key
-                    else tuple(meta.indexes[0][0]))
+        self.key = key_columns(model)
         self.unique = [(f.column_name,) for f in meta.sorted_fields if f.unique]
         self.unique += [tuple(cols) for cols, unique in meta.indexes if unique and tuple(cols) != self.key]
         self.references = {f.column_name: (f.rel_model._meta.table_name, f.on_delete)
@@ -205,9 +198,9 @@ class MemoryStore(Store):
         return len(self._tables[table].rows)
 
     def _search_rooms(self, words, limit):
-        wanted = {w.lower() for w in words}
+        wanted = set(textsearch.words(" ".join(words)))
         hits = [r for r in self._select("rooms", [], ("created_at", "id"))
-                if wanted <= set("".join(c if c.isalnum() else " " for c in r["name"].lower()).split())]
+                if wanted <= set(textsearch.words(r["name"]))]
         return hits[:limit]
 
     # -- constraint enforcement ----------------------------------------------------------
@@ -216,9 +209,10 @@ class MemoryStore(Store):
         for column, f in t.fields.items():
             if row[column] is None and not f.null and column != t.auto:
                 raise InvalidInput(f"{t.name}.{column} must not be null")
-        check = _CHECKS.get(t.name)
-        if check and not check(row):
-            raise InvalidInput(f"{t.name}: row violates a CHECK constraint")
+        if t.name in CHECKS:
+            column, allowed = CHECKS[t.name]
+            if not allowed(row[column]):
+                raise InvalidInput(f"{t.name}: row violates the CHECK constraint on {column}")
         for cols, index in t.unique_index.items():
             value = tuple(row[c] for c in cols)
             if None not in value and index.get(value, own_key) != own_key:
@@ -274,4 +268,7 @@ def _default(field):
 
 
 def _jsonable(data):
-    return {k: (str(x) if hasattr(x, "isoformat") or hasattr(x, "hex") else x) for k, x in data.items()}
+    # The payload the SQL triggers write: ids as canonical text, times as
+    # fixed-width UTC text, booleans and JSON as they are.
+    return {k: utc_text(x) if isinstance(x, datetime) else str(x) if isinstance(x, uuid.UUID)
+            else x for k, x in data.items()}

@@ -34,6 +34,7 @@ class PostgresStore(SqlStore):
     dialect = "postgres"
     greatest = "GREATEST"
     pooled = True
+    materialized_leaderboard = True
     failed_statement_aborts_transaction = True
     day_sql = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
     seconds_sql = "EXTRACT(EPOCH FROM ended_at - started_at)"
@@ -69,10 +70,15 @@ class PostgresStore(SqlStore):
         self.db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK_KEY,))
 
     def _search_rooms(self, words, limit):
-        # The expression matches idx_rooms_name_search, so the GIN index serves it.
+        # The expression matches idx_rooms_name_search, so the GIN index serves
+        # it; the query's words go through the same function as the names. An
+        # empty array is contained in every name, hence the cardinality test
+        # (a query whose every letter is unknown to the server's ICU matches
+        # nothing, as on SQLite, instead of everything).
+        text = " ".join(words)
         query = (Room.select()
-                 .where(SQL("to_tsvector('english', name) @@ plainto_tsquery('english', %s)",
-                            [" ".join(words)]))
+                 .where(SQL("liapstore_name_words(name) @> liapstore_name_words(%s) "
+                            "AND cardinality(liapstore_name_words(%s)) > 0", [text, text]))
                  .order_by(Room.created_at, Room.id).limit(limit))
         with self.translate_errors():
             return list(query.dicts().execute(self.db))

@@ -42,7 +42,7 @@ class SqlStore(SqlProgress, Store):
         try:
             params = parse_url(url, unquote_password=True, unquote_user=True)
         except ValueError as e:
-            raise InvalidInput(f"malformed URL {redact(url)!r}: {e}") from None
+            raise InvalidInput(f"malformed URL {redact(url)!r}: {redact(str(e), url)}") from None
         params.update(options)
         self.db = self._open(params)
         # The migrations read the dialect off the database object, since
@@ -122,7 +122,9 @@ class SqlStore(SqlProgress, Store):
             return StorageUnavailable(f"{redact(self.url)}: every pooled connection is busy: {e}")
         cause = driver_error(e, self.driver_exceptions)
         kind = self.classify(cause) if isinstance(cause, self.driver_exceptions) else UNAVAILABLE
-        message = _first_line(cause)
+        # A driver may echo part of the connection string (libpq does, for a
+        # malformed one): its message is redacted with the URL's secrets too.
+        message = redact(_first_line(cause), self.url)
         if kind == DUPLICATE:
             return Conflict(f"already exists: {message}")
         if kind == REFERENCED:

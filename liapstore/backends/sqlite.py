@@ -6,6 +6,8 @@ so that an acknowledged write survives a power cut, not only a crash of the
 process; NORMAL is faster and still survives the process being killed).
 """
 import os
+import threading
+from contextlib import contextmanager
 
 from peewee import SQL, SqliteDatabase, _savepoint
 
@@ -47,6 +49,19 @@ class SqliteStore(SqlStore):
         self.path = os.path.abspath(path)
         return _Database(self.path, pragmas=pragmas)
 
+    @contextmanager
+    def translate_errors(self, deleting=False):
+        try:
+            with super().translate_errors(deleting):
+                yield
+        finally:
+            # SQLite opens a file it may not write read-only, and such a
+            # connection refuses writes for good, even after the file or its
+            # folder becomes writable again. Dropping it after each operation
+            # lets the same Store write as soon as it is allowed to.
+            if self.db.opened_read_only() and not self.db.in_transaction():
+                self.db.close()
+
     def _search_rooms(self, words, limit):
         # FTS5 query syntax: each word quoted, separated by spaces = AND.
         match = " ".join('"%s"' % w for w in words)
@@ -68,6 +83,19 @@ class _Database(SqliteDatabase):
     as "database or disk is full". Asking the connection whether a
     transaction is still open keeps the real one.
     """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._read_only = threading.local()  # per thread, as the connections are
+
+    def _connect(self):
+        conn = super()._connect()
+        self._read_only.value = not os.access(self.database, os.W_OK)
+        return conn
+
+    def opened_read_only(self):
+        """Whether this thread's open connection was opened on a file it could not write."""
+        return not self.is_closed() and getattr(self._read_only, "value", False)
 
     def rollback(self):
         if not self.is_closed() and not self.connection().in_transaction:

@@ -86,6 +86,9 @@ def replay(settings, actions, stored):
             # A game moved in from elsewhere starts from the state it had then.
             result.state = rules.GameState.from_dict(action["state"])
             result.steps.append(ReplayStep(seq, action, result.state, ()))
+            if result.state.phase == "GAME_OVER":
+                # It arrived finished: its result is the one stored with it.
+                final = (seq, {"winner": result.state.winner, "totals": list(result.state.scores)})
             continue
         try:
             outcome = rules.apply(result.state, action)

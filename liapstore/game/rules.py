@@ -17,7 +17,10 @@ Rule decisions (RULES.md is silent on these, so they are fixed here):
   turn). The first accept ends the decisions: the next action must be a new
   deal, the multiplier grows by 1 and, if nobody accepted earlier in this
   round, the accepting seat becomes the round starter. When every weak seat
-  declines, or no seat is weak, the declaration phase begins.
+  declines, or no seat is weak, the declaration phase begins. A state may
+  also hold ``redeal_accepted``: an accept already made by a seat later in
+  that order (servers that collect the decisions at once have these); it
+  takes effect when the seats still pending before it all decline.
 * Round starter: the first seat to accept a redeal this round, else in
   round 1 the holder of GENERAL_RED (after the final deal), else the winner
   of the last turn of the previous round.
@@ -239,10 +242,19 @@ class GameState:
     scores: tuple = (0, 0, 0, 0)
     last_turn_winner: Optional[int] = None
     winner: Optional[int] = None
+    # A seat that already accepted a redeal while seats before it in the
+    # deciding order (redeal_pending) still decide; only a game moved in from
+    # a server that collects the decisions at once has one. See _redeal.
+    redeal_accepted: Optional[int] = None
 
     def to_dict(self) -> dict:
-        """Return the state as a dict of JSON-compatible values only."""
-        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        """Return the state as a dict of JSON-compatible values only.
+
+        Optional keys (_OPTIONAL) are left out at their default, so states
+        stored before they existed compare equal to the states they replay to.
+        """
+        data = {f.name: getattr(self, f.name) for f in fields(self)
+                if not (f.name in _OPTIONAL and getattr(self, f.name) is None)}
         data["hands"] = [list(hand) for hand in self.hands]
         data["plays"] = [[seat, list(pieces)] for seat, pieces in self.plays]
         for key in ("redeal_pending", "declarations", "zero_streak", "captured", "scores"):
@@ -255,8 +267,8 @@ class GameState:
         if not isinstance(data, dict):
             raise ValueError("a game state must be a dict")
         names = {f.name for f in fields(cls)}
-        if set(data) != names:
-            missing, extra = sorted(names - set(data)), sorted(set(data) - names)
+        if not names - _OPTIONAL <= set(data) <= names:
+            missing, extra = sorted(names - _OPTIONAL - set(data)), sorted(set(data) - names)
             raise ValueError(f"bad game state keys: missing {missing}, unexpected {extra}")
         try:
             values = dict(data)
@@ -271,6 +283,94 @@ class GameState:
         if len(values["hands"]) != SEATS:
             raise ValueError("a game state needs exactly 4 hands")
         return cls(**values)
+
+
+# GameState keys that to_dict leaves out (and from_dict accepts missing)
+# while they hold None.
+_OPTIONAL = frozenset({"redeal_accepted"})
+
+_INT32 = 2 ** 31 - 1  # Scores, piles, rounds and multipliers are stored in INTEGER columns.
+
+
+def check_state(state: GameState) -> GameState:
+    """Return ``state`` if the engine can carry on from it; raise ValueError if not.
+
+    For a state that did not come from ``apply`` (a game imported from
+    elsewhere): each field must have its type and range, and each phase what
+    ``expected`` and ``apply`` read in it, so that every later action gives
+    an Outcome or a RuleViolation, never another error. It does not check
+    that the state is reachable by play.
+    """
+    def seat(value, label, optional=True):
+        if (value is None and optional) or (_is_int(value) and 0 <= value < SEATS):
+            return
+        raise ValueError(f"{label} must be a seat 0-3{' or None' if optional else ''}, not {value!r}")
+
+    def number(value, label, low=0, high=_INT32):
+        if not (_is_int(value) and low <= value <= high):
+            raise ValueError(f"{label} must be an integer from {low} to {high}, not {value!r}")
+
+    def four(values, label):
+        if not isinstance(values, tuple) or len(values) != SEATS:
+            raise ValueError(f"{label} must hold one value per seat")
+
+    number(state.winning_score, "winning_score", 1)
+    number(state.max_rounds, "max_rounds", 1)
+    number(state.round, "round", 1, state.max_rounds)
+    number(state.multiplier, "multiplier", 1)
+    number(state.turn, "turn")
+    if state.phase not in PHASES:
+        raise ValueError(f"unknown phase {state.phase!r}")
+    if not isinstance(state.dealt, bool):
+        raise ValueError(f"dealt must be true or false, not {state.dealt!r}")
+    four(state.hands, "hands")
+    for hand in state.hands:
+        _check_kinds(hand)
+    for label in ("redeal_starter", "redeal_accepted", "starter", "turn_starter",
+                  "last_turn_winner", "winner"):
+        seat(getattr(state, label), label)
+    if not isinstance(state.redeal_pending, tuple):
+        raise ValueError("redeal_pending must be a list of seats")
+    for pending in state.redeal_pending:
+        seat(pending, "redeal_pending[]", optional=False)
+    for label, low, high in (("zero_streak", 0, _INT32), ("captured", 0, MAX_DECLARE),
+                             ("scores", -_INT32, _INT32)):
+        four(getattr(state, label), label)
+        for value in getattr(state, label):
+            number(value, f"{label}[]", low, high)
+    four(state.declarations, "declarations")
+    for value in state.declarations:
+        if value is not None:
+            number(value, "declarations[]", 0, MAX_DECLARE)
+    if not isinstance(state.plays, tuple) or len(state.plays) >= SEATS:
+        raise ValueError("plays must list at most 3 plays of the turn under way")
+    for i, play in enumerate(state.plays):
+        if not (isinstance(play, tuple) and len(play) == 2):
+            raise ValueError(f"a play must be (seat, pieces), not {play!r}")
+        seat(play[0], "plays[][0]", optional=False)
+        _check_kinds(play[1])
+    # What each phase reads.
+    if state.phase in ("PREPARATION", "DECLARATION") and state.redeal_starter is None \
+            and state.round > 1 and state.last_turn_winner is None:
+        raise ValueError("after round 1 the last turn's winner starts the round; it is missing")
+    if state.phase == "PREPARATION" and state.dealt:
+        if not state.redeal_pending:
+            raise ValueError("a dealt hand in PREPARATION waits for a redeal decision; none is pending")
+        if state.round == 1 and state.redeal_starter is None and \
+                not any("GENERAL_RED" in hand for hand in state.hands):
+            raise ValueError("in round 1 the holder of GENERAL_RED starts; nobody holds it")
+    if state.phase == "DECLARATION":
+        seat(state.starter, "starter", optional=False)
+        if None not in state.declarations:
+            raise ValueError("every seat has declared, yet the phase is DECLARATION")
+    if state.phase == "TURN":
+        seat(state.turn_starter, "turn_starter", optional=False)
+        if None in state.declarations:
+            raise ValueError("a seat has not declared, yet the phase is TURN")
+        for i, (who, _) in enumerate(state.plays):
+            if who != (state.turn_starter + i) % SEATS:
+                raise ValueError("the plays of a turn go in seat order from its starter")
+    return state
 
 
 class Outcome(NamedTuple):
@@ -360,7 +460,8 @@ def _check_shape(action: Any) -> str:
     if not isinstance(action, dict):
         raise RuleViolation(f"an action must be a dict, not {type(action).__name__}")
     kind = action.get("type")
-    if kind not in ACTION_KEYS:
+    # Only a str can name a type: a list would not even be hashable.
+    if not isinstance(kind, str) or kind not in ACTION_KEYS:
         raise RuleViolation(f"unknown action type {kind!r}")
     if set(action) != ACTION_KEYS[kind]:
         want = ", ".join(sorted(ACTION_KEYS[kind]))
@@ -426,6 +527,11 @@ def _redeal(state: GameState, action: dict, want: Expectation) -> Outcome:
     accept, seat = action["accept"], action["seat"]
     if not isinstance(accept, bool):
         raise RuleViolation(f"accept must be true or false, not {accept!r}")
+    rest = state.redeal_pending[1:]
+    if not accept and not rest and state.redeal_accepted is not None:
+        # Everyone before an accept already recorded declined: that accept
+        # is the first one in order, and it takes effect now.
+        accept, seat = True, state.redeal_accepted
     if accept:
         # The first accept ends the decisions; a fresh deal must follow.
         starter = seat if state.redeal_starter is None else state.redeal_starter
@@ -437,10 +543,10 @@ def _redeal(state: GameState, action: dict, want: Expectation) -> Outcome:
                 dealt=False,
                 hands=((),) * SEATS,
                 redeal_pending=(),
+                redeal_accepted=None,
             ),
             (),
         )
-    rest = state.redeal_pending[1:]
     if rest:
         return Outcome(replace(state, redeal_pending=rest), ())
     return Outcome(_begin_declaration(state), ())
@@ -564,3 +670,18 @@ def _finish_round(state: GameState) -> tuple[GameState, tuple]:
         captured=(0,) * SEATS,
     )
     return following, tuple(events)
+
+
+def finish_round(state: GameState) -> Outcome:
+    """Score a round whose last turn is over (TURN phase, hands empty, no plays).
+
+    apply() does this itself when the last play empties the hands; this is
+    for a state taken from elsewhere at that very moment (a server showing
+    the round's scores). Raises RuleViolation for any other state.
+    """
+    if state.phase != "TURN" or any(state.hands) or state.plays:
+        raise RuleViolation("only a round whose hands are empty can be scored")
+    if sum(state.captured) != MAX_DECLARE or None in state.declarations:
+        raise RuleViolation("a finished round hands out 8 piles to declared seats")
+    after, events = _finish_round(state)
+    return Outcome(after, events)

@@ -15,6 +15,18 @@ GAME_PHASES = ("NOT_STARTED", "PREPARATION", "DECLARATION", "TURN", "SCORING", "
 SEAT_POSITIONS = range(0, 4)
 FRIENDSHIP_STATUSES = ("pending", "accepted", "blocked")
 
+#: The CHECK constraint of each table, as (column, test of the column's value).
+#: The SQL files carry the same CHECKs (a CHECK written in one place and not
+#: the other fails tests/sql/test_schema_checks.py); the memory backend
+#: enforces these.
+CHECKS = {
+    "players": ("username", lambda x: bool(USERNAME_PATTERN.fullmatch(x))),
+    "rooms": ("status", lambda x: x in ROOM_STATUSES),
+    "games": ("current_phase", lambda x: x in GAME_PHASES),
+    "game_players": ("position", lambda x: x in SEAT_POSITIONS),
+    "friendships": ("status", lambda x: x in FRIENDSHIP_STATUSES),
+}
+
 # Column sizes from DATABASE_SCHEMA.md, checked in Python because SQLite
 # does not enforce VARCHAR lengths.
 MAX_LENGTHS = {

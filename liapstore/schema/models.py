@@ -229,6 +229,21 @@ class PlayerAchievement(BaseModel):
         indexes = ((("player_id", "achievement"), True),)
 
 
+def key_columns(model):
+    """The columns of ``model``'s primary key, as the SQL declares it.
+
+    A composite key is spelled as the model's first unique index (see
+    GamePlayer); the memory backend and the schema-drift test both read keys
+    through this one function.
+    """
+    meta = model._meta
+    if meta.primary_key:
+        return (meta.primary_key.column_name,)
+    columns, unique = meta.indexes[0]
+    assert unique, f"{meta.table_name}: a model without a primary key names it as a unique index"
+    return tuple(columns)
+
+
 # -- players' progress (migration 0005_progress; see liapstore/ranking.py) ------------
 
 class Season(BaseModel):

@@ -2,9 +2,11 @@
 
 test_sigkill_recovery
     A child process (tests/crash/worker.py) plays many games through the store
-    and is SIGKILLed at random moments, many times; each new child recovers
-    every unfinished game from the database and plays it on. Afterwards:
-    every action acknowledged before a kill is stored, unchanged; no action is
+    and is SIGKILLed at random moments, many times (26 in the normal run, 231
+    per backend in the `crash` tox environment), while it records, while it
+    recovers and while it starts; each new child recovers every unfinished
+    game from the database and plays it on. Afterwards: every action
+    acknowledged before a kill is stored, unchanged; no action is
     stored twice; each game's log is numbered 1..version without gaps and is
     exactly the log an uninterrupted in-memory game with the same seed
     produces; every game is over, passes ``verify_game`` and has that
@@ -24,8 +26,9 @@ test_postgres_server_killed
 """
 import importlib.util
 import json
+import os
 import random
-import selectors
+import select
 import signal
 import subprocess
 import sys
@@ -46,34 +49,84 @@ _spec = importlib.util.spec_from_file_location("liapstore_crash_worker", WORKER)
 worker = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(worker)
 
-# Small games (about 145 actions each) keep one backend's run near a minute.
+# Small games (about 145 actions each) keep the final check of every game short.
 WINNING_SCORE = 20
 MAX_ROUNDS = 5
 SEED_BASE = 7100
 KILL_SEED = 20240611
-GAMES = {"sqlite": 120, "postgres": 60}
-KILLS = 24
-# One kill in EARLY_EVERY lands while the worker starts up and recovers
-# (timed from its launch); the others land while it records (timed from its
-# "ready" line).
-EARLY_EVERY = 4
+# How many SIGKILLs per backend during recording and recovery: 24 in the
+# normal run, at least 200 in the `crash` tox environment
+# (LIAPSTORE_CRASH_KILLS there); start-up kills come on top.
+KILLS = int(os.environ.get("LIAPSTORE_CRASH_KILLS", "24"))
+# KILLS kills, a third aimed at recovery (a moment after the worker says
+# "recovering"), the rest at recording (after "ready"); and a tenth more at
+# start-up (timed from the launch: imports, connect, SQLite's own recovery of
+# the log the last kill left). Which phase a kill really interrupted is read
+# from the worker's output afterwards; the test goes on until each phase has
+# its share, aiming each run at the phase furthest behind.
+TARGETS = {"recording": KILLS - KILLS // 3, "recovery": KILLS // 3, "start-up": KILLS // 10}
+MAX_RUNS = 3 * KILLS
+# The workers of the kill phase never run out of games; the last worker then
+# finishes only the games (and rooms) that exist.
+GAME_SUPPLY = 100_000
+# Games a worker interleaves: few enough that games end (and new ones start)
+# while the kills go on, so kills also land on those bigger transactions.
+PARALLEL = 3
 READY_TIMEOUT = 60.0
 FINAL_TIMEOUT = 600.0
+
+
+def _worker_env():
+    """The environment of a worker: it imports the liapstore this test imports
+    (the source tree under test), not whichever one is installed."""
+    root = str(Path(liapstore.__file__).resolve().parent.parent)
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": root + (os.pathsep + path if path else "")}
 
 
 def _worker_argv(url, ack_path, run, games):
     return [sys.executable, str(WORKER), url, str(ack_path), "--games", str(games),
             "--run", str(run), "--winning-score", str(WINNING_SCORE),
-            "--max-rounds", str(MAX_ROUNDS), "--seed-base", str(SEED_BASE)]
+            "--max-rounds", str(MAX_ROUNDS), "--seed-base", str(SEED_BASE),
+            "--parallel", str(PARALLEL)]
 
 
-def _wait_for_line(proc, timeout):
-    """The worker's next stdout line, or "" if it exited or the time ran out."""
-    with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        if not sel.select(timeout):
-            return ""
-    return proc.stdout.readline()
+class Lines:
+    """The lines a child writes to a pipe, read without blocking past a timeout.
+
+    Unbuffered (os.read), so that a line already read from the pipe is never
+    left waiting in a buffer that select() cannot see.
+    """
+
+    def __init__(self, pipe):
+        self.fd, self.buffer, self.seen = pipe.fileno(), b"", []
+
+    def next(self, timeout):
+        """The next line (stripped), or None at end of file or timeout."""
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                return None
+            chunk = os.read(self.fd, 4096)
+            if not chunk:
+                return None
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        self.seen.append(line.decode().strip())
+        return self.seen[-1]
+
+    def wait_for(self, wanted, timeout):
+        while (line := self.next(timeout)) is not None:
+            if line == wanted:
+                return True
+        return False
+
+    def drain(self):
+        """Every line the (dead) child left in the pipe."""
+        while self.next(5.0) is not None:
+            pass
+        return self.seen
 
 
 def _read_acks(path):
@@ -109,47 +162,54 @@ def _uninterrupted(seed):
 @pytest.mark.backends("sqlite", "postgres")
 def test_sigkill_recovery(backend, store_url, tmp_path, figures):
     started_at = time.monotonic()
-    n_games = GAMES[backend]
     with liapstore.connect(store_url) as store:
         for name in worker.PLAYER_NAMES:
             store.create_player(name)
     ack_path = tmp_path / "acks.txt"
     rng = random.Random(KILL_SEED)
 
-    kills = early_kills = kills_with_progress = self_exits = 0
-    for run in range(KILLS):
+    kills, kills_with_progress, self_exits, run = Counter(), 0, 0, 0
+    while any(kills[phase] < n for phase, n in TARGETS.items()):
+        assert run < MAX_RUNS, f"{run} runs gave only {dict(kills)} kills, wanted {TARGETS}"
+        aim = max(TARGETS, key=lambda phase: (TARGETS[phase] - kills[phase]) / TARGETS[phase])
+        acks_before = len(_read_acks(ack_path))
         with open(tmp_path / f"worker-{run}.err", "wb") as err:
-            proc = subprocess.Popen(_worker_argv(store_url, ack_path, run, n_games),
-                                    stdout=subprocess.PIPE, stderr=err, text=True)
+            proc = subprocess.Popen(_worker_argv(store_url, ack_path, run, GAME_SUPPLY),
+                                    stdout=subprocess.PIPE, stderr=err, env=_worker_env())
         try:
-            acks_before = len(_read_acks(ack_path))
-            early = run % EARLY_EVERY == EARLY_EVERY - 1
-            if early:
-                time.sleep(rng.uniform(0.05, 0.3))
-            else:
-                line = _wait_for_line(proc, READY_TIMEOUT)
-                if line.strip() == "ready":
-                    time.sleep(rng.uniform(0.05, 0.6))
+            lines = Lines(proc.stdout)
+            if aim == "start-up":
+                time.sleep(rng.uniform(0.02, 0.3))
+            elif aim == "recovery":
+                if lines.wait_for("recovering", READY_TIMEOUT):
+                    time.sleep(rng.uniform(0.0, 0.08))
+            elif lines.wait_for("ready", READY_TIMEOUT):
+                time.sleep(rng.uniform(0.05, 0.6))
             proc.kill()  # SIGKILL, to our own child only
             proc.wait(30)
+            seen = lines.drain()
         finally:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
             proc.stdout.close()
         if proc.returncode == -signal.SIGKILL:
-            kills += 1
-            early_kills += early
+            phase = ("recording" if "ready" in seen else
+                     "recovery" if "recovering" in seen else "start-up")
+            kills[phase] += 1
             kills_with_progress += len(_read_acks(ack_path)) > acks_before
         elif proc.returncode == 0:
             self_exits += 1  # it finished every game before the kill came
         else:
             pytest.fail(f"worker run {run} failed with exit code {proc.returncode}:\n"
                         + (tmp_path / f"worker-{run}.err").read_text()[-4000:])
+        run += 1
     kill_phase = time.monotonic() - started_at
 
     # A last worker recovers whatever is left and plays every game to its end.
-    final = subprocess.run(_worker_argv(store_url, ack_path, KILLS, n_games),
+    with liapstore.connect(store_url) as store:
+        n_games = store.status()["rows"]["rooms"]
+    final = subprocess.run(_worker_argv(store_url, ack_path, run, n_games), env=_worker_env(),
                            capture_output=True, text=True, timeout=FINAL_TIMEOUT)
     assert final.returncode == 0, f"final worker failed:\n{final.stderr[-4000:]}"
     summary = json.loads(final.stdout.strip().splitlines()[-1])
@@ -212,15 +272,21 @@ def test_sigkill_recovery(backend, store_url, tmp_path, figures):
     for game_id, seq, _, run in acks:
         runs_per_ack[(game_id, seq)].add(run)
 
+    # Games whose last action was acknowledged before the final worker started.
+    ended_under_kills = sum(1 for g in games
+                            if any(r < run for r in runs_per_ack[(str(g.id), g.version)]))
     elapsed = time.monotonic() - started_at
-    figures(f"[crash {backend}] kills={kills} (during start-up/recovery {early_kills}, "
-          f"after new acknowledgements {kills_with_progress}), runs that finished before their "
-          f"kill={self_exits}; games={len(games)} actions={total_actions} "
-          f"acknowledged={len(acked_keys)} (+{len(acks) - len(acked_actions)} game starts) "
-          f"committed-but-unacknowledged={total_actions - len(acked_keys)} "
-          f"lost={len(lost) + len(reacked)} duplicated={duplicated}; final worker recovered "
-          f"{summary['recovered']} games, started {summary['started']}, recorded "
-          f"{summary['recorded']} actions; kill phase {kill_phase:.1f} s, total {elapsed:.1f} s")
+    figures(f"[crash {backend}] SIGKILLs={sum(kills.values())} (during recording "
+            f"{kills['recording']}, of which {kills_with_progress} after new acknowledgements; "
+            f"during recovery {kills['recovery']}; during start-up {kills['start-up']}) in "
+            f"{run} runs, runs that finished before their kill={self_exits}; games={len(games)} "
+            f"(ended during the kill phase {ended_under_kills}) "
+            f"actions={total_actions} acknowledged={len(acked_keys)} "
+            f"(+{len(acks) - len(acked_actions)} game starts) "
+            f"committed-but-unacknowledged={total_actions - len(acked_keys)} "
+            f"lost={len(lost) + len(reacked)} duplicated={duplicated}; final worker recovered "
+            f"{summary['recovered']} games, started {summary['started']}, recorded "
+            f"{summary['recorded']} actions; kill phase {kill_phase:.1f} s, total {elapsed:.1f} s")
 
     assert not problems, "\n".join(problems[:20])
     assert not lost, f"{len(lost)} acknowledged writes lost or changed, e.g. {lost[:5]}"
@@ -228,7 +294,7 @@ def test_sigkill_recovery(backend, store_url, tmp_path, figures):
                          f"re-done): {[(k, sorted(runs_per_ack[k])) for k in list(reacked)[:5]]}")
     assert duplicated == 0
     # The test proves nothing unless the kills interrupted real work.
-    assert kills_with_progress >= KILLS // 2, (
+    assert kills_with_progress >= TARGETS["recording"] // 2, (
         f"only {kills_with_progress} kills interrupted recording; make the games longer")
 
 

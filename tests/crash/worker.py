@@ -23,9 +23,13 @@ started again, so everything it does must be resumable from the database alone:
    is written only after the store returned, i.e. after the commit: it is an
    acknowledgement the parent later holds the database to.
 
-The worker prints "ready" once it has recovered (so the parent can time kills
-to land while it records), and a JSON summary as its last stdout line when all
-games are over. The players (PLAYER_NAMES) are created by the parent.
+The worker prints "recovering" once connected and "ready" once it has
+recovered, so the parent can time kills to land during recovery or while it
+records (and tell afterwards which phase a kill interrupted), and a JSON
+summary as its last stdout line when all games are over. The players
+(PLAYER_NAMES) are created by the parent. Rooms are created in order, so the
+first missing room code ends the scan of existing rooms: ``--games`` can be
+far more than will ever be played.
 """
 import argparse
 import hashlib
@@ -33,6 +37,7 @@ import json
 import os
 import random
 import sys
+from collections import deque
 
 import liapstore
 from liapstore import NotFound
@@ -85,6 +90,7 @@ def main(argv=None):
         os.write(ack, f"{game_id} {seq} {digest} {args.run}\n".encode())
 
     store = liapstore.connect(args.url)
+    print("recovering", flush=True)
     players = [store.get_player_by_username(name).id for name in PLAYER_NAMES]
 
     # 1. Recover every unfinished game from the database alone.
@@ -95,20 +101,21 @@ def main(argv=None):
     recovered = len(live)
 
     # 2. Which games are still to be created (or started in their room).
-    pending = []
+    pending = deque()
     for k in range(args.games):
         try:
             room = store.get_room_by_code(room_code(k))
         except NotFound:
-            pending.append((k, None))
-            continue
+            # Rooms are created one after the other: none exists after this one.
+            pending.extend((j, None) for j in range(k, args.games))
+            break
         if room.current_game_id is None:
             pending.append((k, room))
 
     print("ready", flush=True)
 
     def start_next():
-        k, room = pending.pop(0)
+        k, room = pending.popleft()
         seed = game_seed(args.seed_base, k)
         if room is None:
             room = store.create_room(room_code(k), f"crash test game {k}",

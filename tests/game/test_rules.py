@@ -22,6 +22,7 @@ from liapstore.game.rules import (
     apply,
     base_score,
     expected,
+    finish_round,
     is_weak,
     new_game,
     play_type,
@@ -352,6 +353,42 @@ def test_accepted_redeal_raises_multiplier_and_sets_starter():
     assert state.phase == "DECLARATION"
     assert state.starter == 2  # not the GENERAL_RED holder
     assert expected(state).seat == 2
+
+
+def test_an_accept_recorded_ahead_takes_effect_when_the_seats_before_it_decline():
+    # A state moved in from a server that collects decisions at once: seat 3
+    # accepted while seats 1 and 2, before it in order, still decide.
+    state = replace(deal(new_game(), WEAK_DEAL), redeal_pending=(1, 2), redeal_accepted=3)
+    after = apply(state, {"type": "redeal", "seat": 1, "accept": False}).state
+    assert after.redeal_accepted == 3 and expected(after) == Expectation("redeal", seat=2)
+    after = apply(after, {"type": "redeal", "seat": 2, "accept": False}).state
+    assert expected(after) == Expectation("deal")
+    assert (after.multiplier, after.redeal_starter, after.redeal_accepted) == (2, 3, None)
+    # An earlier seat's accept comes first in order and wins.
+    first = apply(state, {"type": "redeal", "seat": 1, "accept": True}).state
+    assert (first.redeal_starter, first.redeal_accepted, first.multiplier) == (1, None, 2)
+
+
+def test_states_without_redeal_accepted_still_load_and_compare_equal():
+    state = deal(new_game(), WEAK_DEAL)
+    data = state.to_dict()
+    assert "redeal_accepted" not in data  # Stored snapshots stay as they were.
+    assert GameState.from_dict(data) == state
+    moved = replace(state, redeal_pending=(1,), redeal_accepted=2)
+    assert GameState.from_dict(json.loads(json.dumps(moved.to_dict()))) == moved
+
+
+def test_finish_round_scores_only_a_round_at_its_end():
+    state = declare_all(deal(new_game(), STRONG_DEAL), {0: 1, 1: 2, 2: 3, 3: 3})
+    with pytest.raises(RuleViolation):
+        finish_round(state)
+    ended = replace(state, hands=((),) * 4, captured=(1, 2, 3, 2), turn=5, turn_starter=2,
+                    last_turn_winner=2)
+    after, events = finish_round(ended)
+    assert after.phase == "PREPARATION" and after.round == 2
+    assert after.scores == (6, 7, 8, -1) and events[0]["type"] == "round_result"
+    with pytest.raises(RuleViolation):
+        finish_round(replace(ended, captured=(1, 2, 3, 1)))
 
 
 def test_later_round_starter_is_last_turn_winner():

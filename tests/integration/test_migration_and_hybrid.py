@@ -1,6 +1,7 @@
 """Moving a live in-memory server into the store, and the HybridStorage read path."""
 import sys
 import uuid
+from types import SimpleNamespace
 from pathlib import Path
 
 import pytest
@@ -66,12 +67,27 @@ def test_inconsistent_legacy_state_is_rejected_and_nothing_written(store):
     machine = manager.game_state_machines["ROOM42"]
     machine.game.players[0].hand.append("GENERAL_RED")  # a 33rd piece
     before = store.status()["rows"]
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput, match="room 'ROOM42'"):
         DataMigrator(store).migrate_active_games(manager)
-    after = store.status()["rows"]
-    # LOBBY1 moved before ROOM42 failed; ROOM42 left nothing behind.
-    assert after["games"] == before["games"] == 0
-    assert store.list_rooms().items and all(r.room_code != "ROOM42" for r in store.list_rooms())
+    # Every room is read before any is written: LOBBY1 did not move either.
+    assert store.status()["rows"] == before
+
+
+def test_sketch_shape_errors_name_the_room_and_attribute(store):
+    manager = sample_server(seed=8)
+    machine = manager.game_state_machines["ROOM77"]
+    machine.game = SimpleNamespace(**{k: x for k, x in vars(machine.game).items() if k != "winning_score"})
+    with pytest.raises(InvalidInput, match="room 'ROOM77'.*game.winning_score"):
+        DataMigrator(store).migrate_active_games(manager)
+    manager = sample_server(seed=8)
+    manager.game_state_machines["ROOM77"].game.current_turn_plays = [(9, ["SOLDIER_RED"])]
+    with pytest.raises(InvalidInput, match="room 'ROOM77'.*game.current_turn_plays"):
+        DataMigrator(store).migrate_active_games(manager)
+    manager = sample_server(seed=8)
+    manager.rooms["ROOM77"].is_public = "yes"
+    with pytest.raises(InvalidInput, match="room 'ROOM77'.*is_public"):
+        DataMigrator(store).migrate_active_games(manager)
+    assert store.status()["rows"]["rooms"] == 0
 
 
 @pytest.fixture

@@ -188,8 +188,9 @@ INDEXES = {
                                                        r"WHERE \(is_active = true\)$"]),
     "idx_games_active_rooms": ("games", [r"\(room_id\)", r"WHERE \(ended_at IS NULL\)$"]),
     "idx_player_actions_recent": ("player_actions", [r'\(game_id, "timestamp" DESC\)$']),
+    # Migration 0003: whole words without stemming (liapstore/textsearch.py).
     "idx_rooms_name_search": ("rooms", [r"USING gin",
-                                        r"to_tsvector\('english'::regconfig, \(?name\)?(::text)?\)"]),
+                                        r"\(liapstore_name_words\(\(?name\)?(::text)?\)\)$"]),
     "idx_games_phase_data": ("games", [r"USING gin \(phase_data\)$"]),
     "idx_game_players_pieces": ("game_players", [r"USING gin \(pieces_in_hand\)$"]),
     "idx_player_leaderboard_wins": ("player_leaderboard", [r"\(wins_rank\)$"]),
@@ -396,3 +397,49 @@ def test_triggers_on_players(backend, catalog):
     functions = {name for (name,) in q(catalog, "SELECT proname FROM pg_proc WHERE proname IN "
                                                 "('audit_trigger', 'encrypt_email', 'current_user_id')")}
     assert functions == {"audit_trigger", "encrypt_email", "current_user_id"}
+
+
+def test_room_search_is_served_by_its_index(backend, catalog):
+    with catalog.transaction(force_rollback=True):
+        catalog.execute("SET LOCAL enable_seqscan = off")
+        plan = "\n".join(r for (r,) in q(catalog, """
+            EXPLAIN SELECT id FROM rooms
+            WHERE liapstore_name_words(name) @> liapstore_name_words('friday night')"""))
+    assert "idx_rooms_name_search" in plan, plan
+
+
+def test_name_words_ignore_the_database_locale(backend, postgres_admin_url):
+    """ICU lowercases and classifies letters even in a database whose
+    LC_CTYPE is "C" (where lower() would touch ASCII only)."""
+    from support.servers import database_url, drop_database
+    name = f"liapstore_c_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' "
+                      "LC_COLLATE 'C' LC_CTYPE 'C'")
+    url = database_url(postgres_admin_url, name)
+    try:
+        with liapstore.connect(url) as s:
+            room = s.create_room("CAF", "CAFÉ МОСКВА—ΟΔΟΣ")
+            for query in ("café", "москва", "οδος", "Café Москва"):
+                assert [r.id for r in s.search_rooms(query)] == [room.id], query
+    finally:
+        drop_database(postgres_admin_url, name)
+
+
+def test_search_case_folding_is_memorys(backend, new_postgres_url):
+    """ICU's lowercase is Python's, including the two cases where SQLite's
+    unicode61 differs (tests/sqlite/test_sqlite_database.py)."""
+    names = {"TR": "İstanbul Gecesi", "GR": "ΟΔΟΣ", "NFD": "Cafe\u0301 Noir"}
+    queries = ("İstanbul", "istanbul", "i stanbul", "ΟΔΟΣ", "οδος", "οδοσ", "cafe", "Cafe\u0301",
+               "café", "noir")
+    found = {}
+    for url in (new_postgres_url(), "memory://"):
+        with liapstore.connect(url) as s:
+            for code, name in names.items():
+                s.create_room(code, name)
+            found[url] = {q: [r.room_code for r in s.search_rooms(q)] for q in queries}
+    pg, memory = found.values()
+    assert pg == memory == {"İstanbul": ["TR"], "istanbul": [], "i stanbul": ["TR"],
+                            "ΟΔΟΣ": ["GR"], "οδος": ["GR"], "οδοσ": [],
+                            # A combining accent separates words, as any mark does.
+                            "cafe": ["NFD"], "Cafe\u0301": ["NFD"], "café": [], "noir": ["NFD"]}

@@ -9,9 +9,12 @@ from playhouse.migrations import Runner
 import liapstore
 from liapstore.game import rules
 from liapstore.schema import migrations
-from contract.contract_support import SHORT, record, script
+from liapstore.schema.fields import utc_text
+from liapstore.testing.support import SHORT, record, script
 
 pytestmark = pytest.mark.backends("postgres")
+
+LATEST = len(migrations.names())
 
 
 @pytest.fixture
@@ -39,7 +42,7 @@ def test_upgrade_in_place_from_the_first_migration(empty_postgres_url):
     with liapstore.connect(empty_postgres_url, migrate=False) as old:
         with old.db.atomic():
             assert Runner(old.db, migrations.DIRECTORY).up(target="0001_initial") == ["0001_initial"]
-        assert old.schema_version() == (1, len(migrations.names()))
+        assert old.schema_version() == (1, LATEST)
 
     players = [uuid.uuid4() for _ in range(4)]
     room, game = uuid.uuid4(), uuid.uuid4()
@@ -62,8 +65,8 @@ def test_upgrade_in_place_from_the_first_migration(empty_postgres_url):
                          (game, pid, pos))
 
     with liapstore.connect(empty_postgres_url) as s:
-        assert s.schema_version() == (len(migrations.names()),) * 2
-        assert s.status()["schema_version"] == len(migrations.names())
+        assert s.schema_version() == (LATEST, LATEST)
+        assert s.status()["schema_version"] == LATEST
         assert [p.username for p in s.list_players()] == [f"old_{i}" for i in range(4)]
         g = s.get_game(game)
         assert g.version == 0 and g.room_id == room and not g.finished
@@ -78,3 +81,32 @@ def test_upgrade_in_place_from_the_first_migration(empty_postgres_url):
         # And the new unique (game, sequence_number) index is there.
         with pytest.raises(liapstore.Conflict):
             s.record_action(game, 1, {"type": "deal", "hands": list(reversed(sc.actions[0]["hands"]))})
+
+
+def test_upgrade_from_0002_replaces_the_search_index_and_the_audit_function(empty_postgres_url):
+    with liapstore.connect(empty_postgres_url, migrate=False) as old:
+        with old.db.atomic():
+            assert Runner(old.db, migrations.DIRECTORY).up(target="0002_game_versions") == [
+                "0001_initial", "0002_game_versions"]
+        assert old.schema_version() == (2, LATEST)
+        # Rows written under 0002 (its audit function, its English index).
+        alice = old.create_player("alice")
+        friday = old.create_room("FRI", "Friday Night Games", created_by=alice.id)
+        [entry] = old.list_audit_log().items
+
+    with liapstore.connect(empty_postgres_url) as s:
+        assert s.schema_version() == (LATEST, LATEST)
+        assert s.search_rooms("the game") == []
+        assert s.search_rooms("game") == []
+        assert [r.id for r in s.search_rooms("friday GAMES")] == [friday.id]
+        cafe = s.create_room("CAF", "Café Crème")
+        assert [r.id for r in s.search_rooms("CAFÉ")] == [cafe.id]
+        s.update_player(alice.id, display_name="Alice")
+        old_entry, new_entry = s.list_audit_log().items
+        assert old_entry == entry
+        assert new_entry.changed_data["created_at"] == utc_text(s.get_player(alice.id).created_at)
+        assert s.migrate() == []
+    with psycopg.connect(empty_postgres_url, autocommit=True) as conn:
+        [(definition,)] = conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_rooms_name_search'").fetchall()
+        assert "liapstore_name_words((name)::text)" in definition and "english" not in definition

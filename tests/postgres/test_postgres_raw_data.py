@@ -9,7 +9,7 @@ import pytest
 from psycopg import errors
 from psycopg.types.json import Jsonb
 
-from contract.contract_support import assert_detects, corruption_cases, make_players, start
+from liapstore.testing.support import assert_detects, corruption_cases, make_players, start
 
 pytestmark = pytest.mark.backends("postgres")
 
@@ -112,7 +112,7 @@ def test_the_database_enforces_checks_and_keys(store, store_url):
 
 
 def test_deleting_a_game_cascades(store, store_url):
-    from contract.contract_support import play_recorded, rows
+    from liapstore.testing.support import play_recorded, rows
     table, sc, game = play_recorded(store, 3)
     store.create_session(table.players[0].id)
     with raw(store_url) as conn:

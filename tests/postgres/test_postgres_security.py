@@ -40,6 +40,19 @@ def test_audit_trigger_records_who_and_what(store, store_url):
     assert store.list_audit_log().items[0].user_id == actor
 
 
+def test_audit_times_are_utc_text_whatever_the_session_time_zone(store, store_url):
+    # to_jsonb would print the session's offset (+05:30) and trim zeros.
+    with raw(store_url) as conn:
+        conn.execute("SET TimeZone = 'Asia/Kolkata'")
+        conn.execute("INSERT INTO players (username, display_name, created_at, last_seen) "
+                     "VALUES ('zoned', 'Z', '2026-03-04 05:06:07.100000+00', "
+                     "'2026-03-04 05:06:07+00')")
+        [(data,)] = conn.execute("SELECT changed_data FROM audit_log").fetchall()
+    assert (data["created_at"], data["last_seen"]) == ("2026-03-04 05:06:07.100000+00:00",
+                                                       "2026-03-04 05:06:07.000000+00:00")
+    assert data["is_active"] is True
+
+
 def test_email_is_encrypted_when_a_key_is_configured(store, store_url):
     key = "k3y-" + uuid.uuid4().hex
     with raw(store_url) as conn:

@@ -4,7 +4,7 @@ had ended after it."""
 import pytest
 
 import liapstore
-from contract.contract_support import SHORT, record, script
+from liapstore.testing.support import SHORT, record, script
 
 pytestmark = pytest.mark.backends("sqlite", "postgres")
 

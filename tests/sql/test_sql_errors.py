@@ -12,7 +12,7 @@ from playhouse.migrations import Runner
 import liapstore
 from liapstore import Conflict, InvalidInput, NotFound, SchemaOutdated, StorageUnavailable
 from liapstore.schema import migrations
-from contract.contract_support import SHORT, play_recorded, record, script, start
+from liapstore.testing.support import SHORT, play_recorded, record, script, start
 
 pytestmark = pytest.mark.backends("sqlite", "postgres")
 

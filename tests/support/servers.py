@@ -38,7 +38,6 @@ import atexit
 import glob
 import os
 import pwd
-import re
 import shutil
 import signal
 import socket
@@ -46,6 +45,10 @@ import subprocess
 import tempfile
 import time
 from typing import IO, Optional, Tuple
+
+# Password hiding is liapstore's own, so that the library and its tests hide
+# the same forms the same way; importing it loads no driver and no peewee.
+from liapstore.urls import redact as _redact
 
 __all__ = [
     "POSTGRES_URL_ENV",
@@ -97,26 +100,10 @@ class ServerUnavailable(RuntimeError):
 # URLs
 # ---------------------------------------------------------------------------
 
-# scheme://user:PASSWORD@host...  The password runs to the first "@": a
-# well-formed URL percent-encodes "@" inside it, and matching up to "@"
-# (rather than using urlsplit) also hides passwords that contain unescaped
-# "/", "?" or "#", which would otherwise leak into the path or fragment.
-_URL_PASSWORD = re.compile(r"^(?P<pre>[A-Za-z][A-Za-z0-9+.\-]*://[^:@/?#]*):(?P<pw>[^@]*)@")
-# password=... as a URL query parameter or in a libpq "key=value" string
-# (quoted or not).
-_PARAM_PASSWORD = re.compile(r"(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^&\s]*)")
-
-
 def hide_password(url: str) -> str:
-    """Return ``url`` with any password replaced by ``***``.
-
-    Handles ``scheme://user:pw@host`` (also ``redis://:pw@host``),
-    ``?password=pw`` query parameters and libpq ``password=pw`` strings.
-    """
-    if not url:
-        return url
-    url = _URL_PASSWORD.sub(lambda m: m.group("pre") + ":***@", url, count=1)
-    return _PARAM_PASSWORD.sub(lambda m: m.group(1) + "***", url)
+    """Return ``url`` with any password replaced by ``***``
+    (``liapstore.urls.redact``: userinfo, query and libpq ``key=value`` forms)."""
+    return _redact(url)
 
 
 def database_url(admin_url: str, name: str) -> str:
@@ -903,12 +890,8 @@ def _env_url(name: str) -> Optional[str]:
 
 
 def _scrub(message: str, url: str) -> str:
-    """Hide the URL's password in ``message`` should a driver echo it."""
-    m = _URL_PASSWORD.match(url)
-    password = m.group("pw") if m else ""
-    if password:
-        message = message.replace(password, "***")
-    return hide_password(message)
+    """Hide the URL's secrets in ``message`` should a driver echo them."""
+    return _redact(message, url)
 
 
 def _import_psycopg():

@@ -25,6 +25,10 @@ from .servers import (
     hide_password,
 )
 
+# Only in runs that include PostgreSQL (see tests/conftest.py): these tests
+# start servers of their own, which tox -e memory / -e sqlite must not need.
+pytestmark = pytest.mark.servers
+
 
 def _query(url, sql, params=None):
     with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:

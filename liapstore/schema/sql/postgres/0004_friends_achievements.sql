@@ -8,8 +8,9 @@ CREATE TABLE friendships (
     status VARCHAR(20) NOT NULL CHECK (status IN ('pending', 'accepted', 'blocked')),
     created_at TIMESTAMP WITH TIME ZONE NOT NULL,
     updated_at TIMESTAMP WITH TIME ZONE NOT NULL,
-    PRIMARY KEY (player_id, friend_id),
-    CONSTRAINT friendships_not_self CHECK (player_id <> friend_id)
+    -- Nobody befriends or blocks themselves: the store refuses it before any
+    -- I/O (InvalidInput); constraints.CHECKS holds single-column CHECKs only.
+    PRIMARY KEY (player_id, friend_id)
 );
 -- Incoming requests and "who blocked me".
 CREATE INDEX idx_friendships_incoming ON friendships (friend_id, status);
@@ -20,7 +21,7 @@ CREATE INDEX idx_friendships_incoming ON friendships (friend_id, status);
 CREATE TABLE player_achievements (
     player_id UUID NOT NULL REFERENCES players(id) ON DELETE CASCADE,
     achievement VARCHAR(50) NOT NULL,
-    progress INTEGER NOT NULL DEFAULT 0 CHECK (progress >= 0),
+    progress INTEGER NOT NULL DEFAULT 0,
     game_id UUID REFERENCES games(id) ON DELETE SET NULL,
     awarded_at TIMESTAMP WITH TIME ZONE,
     PRIMARY KEY (player_id, achievement)

@@ -2,12 +2,13 @@
 -- ranks, named seasons, and indexes for match history and analytics reports.
 
 -- Named seasons; weeks and months need no row (their keys come from the date).
+-- create_season checks that a season ends after it starts (CHECKs here are
+-- single-column, with their Python copy in schema/constraints.py).
 CREATE TABLE seasons (
     name VARCHAR(40) PRIMARY KEY,
     starts_at TIMESTAMP WITH TIME ZONE NOT NULL,
     ends_at TIMESTAMP WITH TIME ZONE NOT NULL,
-    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
-    CONSTRAINT seasons_window CHECK (ends_at > starts_at)
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL
 );
 
 -- One row per player and period ('all', 'week:2026-W48', 'month:2026-11',

@@ -6,8 +6,7 @@ CREATE TABLE seasons (
     name VARCHAR(40) PRIMARY KEY NOT NULL,
     starts_at TEXT NOT NULL,
     ends_at TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    CONSTRAINT seasons_window CHECK (ends_at > starts_at)
+    created_at TEXT NOT NULL
 );
 
 CREATE TABLE player_stats (

@@ -1,0 +1,93 @@
+"""The pytest plugin of liapstore's conformance suite: the ``backend``,
+``store_url`` and ``store`` fixtures and the ``backends``/``durable`` markers.
+
+Load it from a top-level ``conftest.py`` (``pytest_plugins =
+["liapstore.testing.plugin"]``) and say which URL schemes to test by
+implementing the hook ``pytest_liapstore_backends(config)`` there; see
+``liapstore.testing`` for the whole recipe.
+
+How a test is parametrized:
+
+- a test that takes ``store`` or ``store_url`` (hence ``backend``) runs once
+  per scheme the nearest conftest's ``pytest_liapstore_backends`` returns;
+- ``@pytest.mark.backends("sqlite", ...)`` narrows that to the named schemes;
+- ``@pytest.mark.durable`` narrows it to schemes whose Store class says
+  ``durable = True``: the test opens ``store_url`` more than once and expects
+  the same data (two stores on one database, reopening after close).
+
+A test that is left with no scheme is deselected, not skipped: it is simply
+not part of this run.
+"""
+import pytest
+
+import liapstore
+from liapstore import urls
+
+
+def pytest_addhooks(pluginmanager):
+    from . import hooks
+    pluginmanager.add_hookspecs(hooks)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "backends(*schemes): run only on these backends")
+    config.addinivalue_line("markers", "durable: run only on backends whose stores are durable "
+                                       "(the test reopens store_url and expects the same data)")
+
+
+def _durable(scheme):
+    try:
+        return bool(urls.backend_class(f"{scheme}://").durable)
+    except liapstore.LiapstoreError as e:
+        raise pytest.UsageError(f"liapstore conformance suite: backend {scheme!r}: {e}") from None
+
+
+def pytest_generate_tests(metafunc):
+    # Parametrize here rather than with fixture params so that a backend that
+    # does not apply produces no test ids at all, instead of skipped ones.
+    if "backend" not in metafunc.fixturenames:
+        return
+    schemes = metafunc.definition.ihook.pytest_liapstore_backends(config=metafunc.config)
+    if schemes is None:
+        raise pytest.UsageError(
+            "liapstore conformance suite: no backend to test; implement "
+            "pytest_liapstore_backends(config) in your conftest.py, returning URL schemes")
+    schemes = [s.lower() for s in schemes]
+    marker = metafunc.definition.get_closest_marker("backends")
+    if marker:
+        schemes = [s for s in schemes if s in marker.args]
+    if metafunc.definition.get_closest_marker("durable"):
+        schemes = [s for s in schemes if _durable(s)]
+    metafunc.parametrize("backend", schemes)
+
+
+def pytest_collection_modifyitems(config, items):
+    # A test left with no backend gets an empty parametrization, which pytest
+    # would report as skipped; deselect it instead.
+    keep, drop = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        unbound = "backend" in getattr(item, "fixturenames", ()) and \
+            not isinstance(params.get("backend"), str)
+        (drop if unbound else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture
+def store_url(backend):
+    """The URL of a fresh, empty store of ``backend``, made for this test.
+
+    The default, ``backend + "://"``, suits backends that keep nothing between
+    stores (like memory://). Override this fixture for any other: each call
+    must give a new, empty database (for instance a file under ``tmp_path``).
+    """
+    return f"{backend}://"
+
+
+@pytest.fixture
+def store(store_url):
+    """An open, migrated store on ``store_url``, closed after the test."""
+    with liapstore.connect(store_url) as s:
+        yield s
