@@ -10,6 +10,7 @@ status, the players' statistics). The server never records results itself,
 so the log and the results cannot disagree unless the data is corrupted,
 which ``verify_game`` detects.
 """
+import functools
 import json
 import threading
 import uuid
@@ -379,7 +380,9 @@ class GameRecording:
                 changes["score"] = after.scores[pos]
             if changes:
                 seat_changes.append((pid, changes))
-        round_id = uuid.uuid5(game_id, f"round:{before.round}")
+        # Only deals and actions that settle something touch the round's row.
+        round_id = (_round_id(game_id, before.round)
+                    if outcome.events or action["type"] == "deal" else None)
         round_insert = round_update = room_changes = None
         if action["type"] == "deal" and not before.dealt and before.multiplier == 1:
             round_insert = {"id": round_id, "game_id": game_id, "round_number": before.round,
@@ -444,6 +447,12 @@ class GameRecording:
             self._update("rooms", [("id", "=", step.room_changes[0])], step.room_changes[1])
         for player_id, changes in step.player_stats:
             self._update("players", [("id", "=", player_id)], changes)
+        self._after_step_rows(step)
+
+    def _after_step_rows(self, step):
+        """What a Step sets off once its rows are written, in the same
+        transaction. Every backend's ``_write_step`` ends with it (the SQL
+        backends write the rows their own way, see backends/sql.py)."""
         if step.player_stats:
             # After the statistics updates, which lock the players' rows.
             self._progress_at_game_end(step)
@@ -452,6 +461,13 @@ class GameRecording:
         # Rare (a round's or the game's end): the per-action path skips it.
         if step.round_update or step.room_changes:
             self._lifecycle_events(step)
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _round_id(game_id, round_number):
+    """A round's id, derived from its game's (the same in every process).
+    Memoised: a uuid5 is a SHA-1, and a round's turns all need its id."""
+    return uuid.uuid5(game_id, f"round:{round_number}")
 
 
 def _imported_end(state):

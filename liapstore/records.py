@@ -14,7 +14,13 @@ from uuid import UUID
 
 def from_row(cls, row):
     """Build record ``cls`` from a row dict, ignoring columns it does not show."""
-    return cls(**{f.name: row[f.name] for f in dataclasses.fields(cls) if f.name in row})
+    names = _FIELD_NAMES.get(cls)
+    if names is None:  # dataclasses.fields() is slow enough to show per recorded action
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return cls(**{name: row[name] for name in names if name in row})
+
+
+_FIELD_NAMES = {}
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from ..errors import (Conflict, InvalidInput, LiapstoreError, NotFound, SchemaOu
                       StorageUnavailable)
 from ..games import StaleVersion
 from ..schema import migrations
+from ..schema.fields import json_text, utc_text
 from ..schema.models import BY_TABLE
 from ..store import Store
 from ..updates import Add, AtLeast
@@ -254,35 +255,100 @@ class SqlStore(SqlProgress, Store):
 
     # -- the hot path: one recorded action ---------------------------------------------------
 
-    def _write_step(self, step):
-        # SQL text is built once per shape (table, columns) from the models
-        # and cached; only the parameters change from one action to the next.
-        sql, params = self._prepared_update("games", step.game_changes, ("id", "version"),
-                                            (step.game_id, step.expected_version),
-                                            also=' AND "ended_at" IS NULL')
-        if self.db.execute_sql(sql, params).rowcount != 1:
-            raise StaleVersion()
-        sql, params = self._prepared_insert("player_actions", step.action_row)
-        self.db.execute_sql(sql, params)
-        for player_id, seat_changes in step.seat_changes:
-            sql, params = self._prepared_update("game_players", seat_changes,
-                                                ("game_id", "player_id"), (step.game_id, player_id))
-            self.db.execute_sql(sql, params)
-        self._write_results(step)
+    #: How the hot path hands a value to the driver, by the column's
+    #: ``field_type``: the same text the fields' ``db_value`` writes, without
+    #: peewee's per-value call chain. Types not listed (integers, text,
+    #: booleans) pass as they are, and None is always NULL.
+    hot_encoders = {"UUID": str, "TIMESTAMPTZ": utc_text, "JSONB": json_text}
 
-    def _prepared_update(self, table, changes, key_columns, key_values, also=""):
-        model, columns = BY_TABLE[table], tuple(changes)
-        shape = ("update", table, columns, key_columns, also)
-        sql = self._sql_cache.get(shape)
-        if sql is None:
+    def _write_step(self, step):
+        self._write_step_rows(step)
+        self._after_step_rows(step)
+
+    def _write_step_rows(self, step):
+        """Write the Step's rows; StaleVersion if the game is not at the
+        expected version (or is over), in which case nothing is written."""
+        # Every row of the action goes out through the driver's connection
+        # with SQL text cached per shape (table, columns): building peewee
+        # queries, or even going through peewee's execute_sql, costs more
+        # than SQLite needs to run the statements. Driver errors still reach
+        # the caller's transaction() as peewee errors (the exception wrapper).
+        statements = self._step_statements(step)
+        conn = self.db.connection()
+        with peewee.__exception_wrapper__:
+            sql, params = statements[0]
+            stale = conn.execute(sql, params).rowcount != 1
+            if not stale:
+                for sql, params in statements[1:]:
+                    conn.execute(sql, params)
+        if stale:
+            raise StaleVersion()
+
+    def _step_statements(self, step):
+        """(sql, params) of every write of one action, in order. The first
+        is the version-checked UPDATE of the game, which must hit one row."""
+        game_id = step.game_id
+        out = [self._hot_update("games", step.game_changes, ("id", "version"),
+                                (game_id, step.expected_version), also=' AND "ended_at" IS NULL'),
+               self._hot_insert("player_actions", step.action_row)]
+        for player_id, changes in step.seat_changes:
+            out.append(self._hot_update("game_players", changes, ("game_id", "player_id"),
+                                        (game_id, player_id)))
+        if step.round_insert:
+            out.append(self._hot_insert("rounds", step.round_insert))
+        if step.round_update:
+            out.append(self._hot_update("rounds", step.round_update[1], ("id",),
+                                        (step.round_update[0],)))
+        for row in step.turn_inserts:
+            out.append(self._hot_insert("turns", row))
+        if step.room_changes:
+            out.append(self._hot_update("rooms", step.room_changes[1], ("id",),
+                                        (step.room_changes[0],)))
+        for player_id, changes in step.player_stats:
+            out.append(self._hot_update("players", changes, ("id",), (player_id,), counters=True))
+        return out
+
+    def _hot_update(self, table, changes, key_columns, key_values, also="", counters=False):
+        """An UPDATE; with ``counters``, values may be Add/AtLeast changes."""
+        shape = ("hot-update", table, tuple(changes), key_columns, also,
+                 tuple(map(type, changes.values())) if counters else None)
+        cached = self._sql_cache.get(shape)
+        if cached is None:
             q, p = _quote, self.db.param
-            sets = ", ".join(f"{q(c)} = {p}" for c in columns)
+            sets = ", ".join(_set_clause(c, x, p, self.greatest) for c, x in changes.items())
             conds = " AND ".join(f"{q(c)} = {p}" for c in key_columns)
-            sql = self._sql_cache[shape] = f"UPDATE {q(table)} SET {sets} WHERE {conds}{also}"
-        fields = model._meta.columns
-        params = [fields[c].db_value(changes[c]) for c in columns]
-        params += [fields[c].db_value(x) for c, x in zip(key_columns, key_values)]
+            transforms = self._transforms(table, tuple(changes) + key_columns)
+            if counters:
+                transforms = tuple((i, _plain) for i in range(len(changes))) + transforms
+            cached = self._sql_cache[shape] = (
+                f"UPDATE {q(table)} SET {sets} WHERE {conds}{also}", transforms)
+        sql, transforms = cached
+        params = [*changes.values(), *key_values]
+        for i, encode in transforms:
+            if params[i] is not None:
+                params[i] = encode(params[i])
         return sql, params
+
+    def _hot_insert(self, table, row):
+        shape = ("hot-insert", table, tuple(row))
+        cached = self._sql_cache.get(shape)
+        if cached is None:
+            q, p = _quote, self.db.param
+            cached = self._sql_cache[shape] = (
+                f"INSERT INTO {q(table)} ({', '.join(q(c) for c in row)}) "
+                f"VALUES ({', '.join([p] * len(row))})", self._transforms(table, tuple(row)))
+        sql, transforms = cached
+        params = list(row.values())
+        for i, encode in transforms:
+            if params[i] is not None:
+                params[i] = encode(params[i])
+        return sql, params
+
+    def _transforms(self, table, columns):
+        """(parameter index, encoder) of the columns whose values need encoding."""
+        fields = BY_TABLE[table]._meta.columns
+        return tuple((i, self.hot_encoders[fields[c].field_type]) for i, c in enumerate(columns)
+                     if fields[c].field_type in self.hot_encoders)
 
     def _prepared_insert(self, table, row):
         model, columns = BY_TABLE[table], tuple(row)
@@ -295,6 +361,27 @@ class SqlStore(SqlProgress, Store):
                 f"VALUES ({', '.join([p] * len(columns))})")
         fields = model._meta.columns
         return sql, [fields[c].db_value(row[c]) for c in columns]
+
+
+def _first(pair):
+    return pair[0]
+
+
+def _plain(value):
+    """The number inside an Add/AtLeast change; any other value as it is."""
+    return value.n if isinstance(value, (Add, AtLeast)) else value
+
+
+def _set_clause(column, value, param, greatest, table=None):
+    """``column = ?``, or the expression an Add/AtLeast change stands for
+    (its column qualified with ``table`` when the UPDATE reads other relations)."""
+    q = _quote(column)
+    old = f"{table}.{q}" if table else q
+    if isinstance(value, Add):
+        return f"{q} = {old} + {param}"
+    if isinstance(value, AtLeast):
+        return f"{q} = {greatest}({old}, {param})"
+    return f"{q} = {param}"
 
 
 class _MissingObject(StorageUnavailable):

@@ -59,6 +59,24 @@ class TimestampField(Field):
         return value.astimezone(UTC)
 
 
+# One encoder object each, built once: json.dumps with options builds a new
+# encoder on every call, which the recording hot path would pay per column.
+_JSON_SORTED = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
+_JSON_UNSORTED = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def json_text(value):
+    """The JSON text liapstore stores: compact, keys sorted (so SQLite's text
+    compares equal for equal values)."""
+    return _JSON_SORTED(value)
+
+
+def json_text_unsorted(value):
+    """Compact JSON text in the dict's own key order, for JSONB, which keeps
+    keys in an order of its own whatever the text says (a third cheaper)."""
+    return _JSON_UNSORTED(value)
+
+
 class JsonField(Field):
     """JSONB on PostgreSQL, JSON text (checked by json_valid) on SQLite."""
     field_type = "JSONB"
@@ -66,7 +84,7 @@ class JsonField(Field):
     def db_value(self, value):
         if value is None:
             return None
-        return json.dumps(value, separators=(",", ":"), sort_keys=True)
+        return json_text(value)
 
     def python_value(self, value):
         # psycopg already decodes jsonb; SQLite hands back the text.
