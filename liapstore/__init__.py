@@ -13,6 +13,7 @@ from .errors import (Conflict, InvalidInput, LiapstoreError, NotFound, SchemaOut
 from .records import (AchievementAward, Action, AnalyticsEvent, AuditEntry, Connection, Friendship,
                       Game, LeaderboardEntry, Page, Player, Room, Round, SavedGame, Seat, Session,
                       Turn)
+from .records import EventCount, GameDay, Match, MatchSeat, Season, StatsDrift
 from .store import Store
 from .urls import DEFAULT_URL, register_backend, supported_schemes
 from . import urls as _urls
@@ -48,4 +49,4 @@ __all__ = ["connect", "register_backend", "supported_schemes", "DEFAULT_URL", "S
            "SchemaOutdated",
            "Player", "Room", "Game", "Seat", "Round", "Turn", "Action", "Session", "Connection",
            "AnalyticsEvent", "AuditEntry", "LeaderboardEntry", "Page", "SavedGame", "Friendship",
-           "AchievementAward"]
+           "AchievementAward", "Season", "Match", "MatchSeat", "StatsDrift", "EventCount", "GameDay"]

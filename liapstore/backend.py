@@ -127,14 +127,6 @@ class Backend(ABC):
         case as it does for the names it indexed), oldest first (created_at,
         id), at most ``limit``."""
 
-    @abstractmethod
-    def _leaderboard_rows(self, rank_column, limit):
-        """Leaderboard rows (players with at least 10 games played) ordered by
-        ``rank_column`` ("wins_rank" or "score_rank"), then username: the
-        player's id, username, display_name, games_won, games_played,
-        highest_score, win_rate (float), wins_rank and score_rank (ranks as
-        SQL's RANK(): ties share a rank). At most ``limit`` rows."""
-
     # -- optional: upkeep and speed ------------------------------------------------------
 
     def refresh_leaderboard(self):
@@ -146,6 +138,14 @@ class Backend(ABC):
         return how many partitions were created. Default: 0 (none)."""
         return 0
 
+    # Leaderboards, match history and analytics reports (liapstore/progress.py,
+    # liapstore/analytics.py) run on the primitives above by default. A backend
+    # may override, for speed, ``_upsert``, ``_board_row``, ``_board_slice``,
+    # ``_board_better``, ``_history``, ``_select_seated``, ``_game_results``,
+    # ``_event_counts``, ``_games_per_day``, ``_player_events``,
+    # ``_drop_events_before`` and ``_lock_seasons`` (each documented where its
+    # default is); SqlStore does (liapstore/backends/sql_progress.py).
+    #
     # A backend may also override ``_write_step(step)`` (liapstore/games.py),
     # which writes one recorded action inside the caller's transaction; the
     # default does it with the primitives above, then calls

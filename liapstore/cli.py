@@ -144,9 +144,18 @@ def replay(store, game_id):
 @main.command()
 @click.argument("game_ids", nargs=-1)
 @click.option("--all", "all_games", is_flag=True, help="Check every stored game.")
+@click.option("--stats", is_flag=True,
+              help="Recompute every player's statistics and rank counts from the games.")
 @store_command()
-def verify(store, game_ids, all_games):
-    """Check stored games against their logs; exit 2 on any disagreement."""
+def verify(store, game_ids, all_games, stats):
+    """Check stored games against their logs (and, with --stats, the players'
+    statistics against the games); exit 2 on any disagreement."""
+    if stats and not (all_games or game_ids):
+        drift = store.verify_stats()
+        for d in drift:
+            click.echo(str(d))
+        click.echo(f"statistics: {len(drift)} disagreement(s) with the stored games")
+        sys.exit(2 if drift else 0)
     if all_games:
         ids, after = [], None
         while True:
@@ -157,7 +166,7 @@ def verify(store, game_ids, all_games):
     elif game_ids:
         ids = list(game_ids)
     else:
-        raise click.UsageError("name GAME_IDs or pass --all")
+        raise click.UsageError("name GAME_IDs, or pass --all or --stats")
     bad = 0
     for game_id in ids:
         problems = store.verify_game(game_id)
@@ -165,26 +174,134 @@ def verify(store, game_ids, all_games):
         for problem in problems:
             click.echo(f"{game_id}: {problem}")
     click.echo(f"checked {len(ids)} game(s): {len(ids) - bad} intact, {bad} with disagreements")
-    sys.exit(2 if bad else 0)
+    drift = store.verify_stats() if stats else []
+    for d in drift:
+        click.echo(str(d))
+    if stats:
+        click.echo(f"statistics: {len(drift)} disagreement(s) with the stored games")
+    sys.exit(2 if bad or drift else 0)
+
+
+def table(headers, rows):
+    """Print rows as left-aligned columns (numbers right-aligned) under headers."""
+    rows = [[str(c) for c in r] for r in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    numeric = [all(r[i].lstrip("-").replace(".", "", 1).replace("%", "").isdigit() for r in rows)
+               and bool(rows) for i in range(len(headers))]
+    def line(cells):
+        return "  ".join(c.rjust(w) if n else c.ljust(w)
+                         for c, w, n in zip(cells, widths, numeric)).rstrip()
+    click.echo(line(headers))
+    click.echo(line(["-" * w for w in widths]))
+    for r in rows:
+        click.echo(line(r))
+
+
+def _player(store, name):
+    return store.get_player_by_username(name)
 
 
 @main.command()
-@click.option("--by", type=click.Choice(["wins", "score"]), default="wins", show_default=True)
+@click.option("--by", type=click.Choice(["wins", "score", "winrate"]), default="wins",
+              show_default=True)
+@click.option("--friends-of", metavar="NAME", help="Only this player and their friends.")
+@click.option("--around", metavar="NAME", help="The window around this player.")
+@click.option("--season", metavar="S",
+              help="week, month, week:2026-W48, month:2026-11 or a named season (default: all time).")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
 @store_command()
-def leaderboard(store, by, limit):
-    """Players with at least 10 games, best first."""
-    store.refresh_leaderboard()
-    for e in store.leaderboard(by=by, limit=limit):
-        click.echo(f"{e.wins_rank if by == 'wins' else e.score_rank:>4}. {e.username:<20} "
-                   f"won {e.games_won}/{e.games_played} ({e.win_rate:.0%})  best {e.highest_score}")
+def leaderboard(store, by, friends_of, around, season, limit):
+    """Ranked players (10 games or more), best first; live, no refresh needed."""
+    if around and friends_of:
+        raise click.UsageError("--around and --friends-of do not combine")
+    if around:
+        entries = store.leaderboard_around(_player(store, around).id, by=by, radius=limit // 2,
+                                           season=season)
+        if not entries:
+            click.echo(f"{around} is not ranked (fewer than 10 games in this period)")
+            return
+    else:
+        entries = list(store.leaderboard(
+            by=by, limit=limit, season=season,
+            friends_of=_player(store, friends_of).id if friends_of else None))
+    marked = around or friends_of
+    table(["rank", "player", "games", "won", "win rate", "best", "total"],
+          [[e.rank, e.username + (" <" if e.username == marked else ""), e.games_played,
+            e.games_won, f"{e.win_rate:.1%}", e.highest_score, e.total_score] for e in entries])
+    if not entries:
+        click.echo("nobody is ranked yet (10 games needed)")
 
 
 @main.command()
+@click.argument("name")
+@click.option("--games", "recent", default=10, show_default=True, type=click.IntRange(1, 100),
+              help="How many recent games to show.")
 @store_command()
-def maintain(store):
-    """Periodic upkeep: partitions ahead, expired sessions, leaderboard refresh."""
-    click.echo(json.dumps(store.maintain(), indent=2))
+def player(store, name, recent):
+    """A player's page: statistics, ranks, recent games, achievements, friends."""
+    p = _player(store, name)
+    click.echo(f"{p.display_name} ({p.username}), playing since {p.created_at:%Y-%m-%d}")
+    rate = f"{p.games_won / p.games_played:.1%}" if p.games_played else "-"
+    click.echo(f"games {p.games_played}, won {p.games_won} ({rate}), total score {p.total_score}, "
+               f"best game {p.highest_score}")
+    ranks = []
+    for season, label in ((None, "all time"), ("month", "this month"), ("week", "this week")):
+        row = [label]
+        for by in ("wins", "score", "winrate"):
+            e = store.rank(p.id, by=by, season=season)
+            row.append(f"#{e.rank}" if e else "-")
+        ranks.append(row)
+    click.echo("")
+    table(["ranks", "wins", "score", "win rate"], ranks)
+    click.echo("")
+    history = store.match_history(player_id=p.id, limit=recent)
+    table(["ended", "room", "result", "score", "rounds", "seats"],
+          [[f"{m.ended_at:%Y-%m-%d %H:%M}", m.room_code, m.result,
+            "-" if m.final_scores is None else m.final_scores[m.position], m.rounds_played,
+            ", ".join(s.username + (" (bot)" if s.is_bot else "") for s in m.seats)]
+           for m in history])
+    awards = store.list_achievements(p.id)
+    click.echo("\nachievements: " + (", ".join(
+        f"{a.achievement} ({a.awarded_at:%Y-%m-%d})" for a in awards) or "none yet"))
+    friends = store.list_friends(p.id)
+    click.echo("friends: " + (", ".join(f.username for f in friends) or "none yet"))
+
+
+@main.command()
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="First day (UTC), inclusive.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Last day (UTC), exclusive.")
+@store_command()
+def analytics(store, since, until):
+    """Events per type per day, games per day and their average length."""
+    since = since.date() if since else None
+    until = until.date() if until else None
+    counts = store.event_counts(since=since, until=until)
+    kinds = sorted({c.event_type for c in counts})
+    days = sorted({c.day for c in counts})
+    by = {(c.day, c.event_type): c.count for c in counts}
+    table(["day"] + kinds, [[d.isoformat()] + [by.get((d, k), 0) for k in kinds] for d in days])
+    click.echo("")
+    games = store.games_per_day(since=since, until=until)
+    table(["day", "games", "avg length", "avg rounds"],
+          [[g.day.isoformat(), g.games, _duration(g.average_seconds), f"{g.average_rounds:.1f}"]
+           for g in games])
+    if not games:
+        click.echo("no finished games in this window")
+
+
+def _duration(seconds):
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes}m{secs:02d}s"
+
+
+@main.command()
+@click.option("--retain-months", type=click.IntRange(1), metavar="N",
+              help="Drop analytics events older than the current month and the N before it.")
+@store_command()
+def maintain(store, retain_months):
+    """Periodic upkeep: partitions ahead, expired sessions, leaderboard view refresh,
+    analytics retention."""
+    click.echo(json.dumps(store.maintain(retain_months=retain_months), indent=2))
 
 
 @main.group()

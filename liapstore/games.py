@@ -138,6 +138,7 @@ class GameRecording:
                 "pieces_in_hand": [], "declared_piles": None, "captured_piles": 0})
         self._update("rooms", [("id", "=", game_row["room_id"])],
                      {"status": "playing", "current_game_id": game_row["id"]})
+        self._game_started_event(game_row, players, bots)
         return _Cached(game_row, state, players)
 
     def _publish(self, cached):
@@ -207,10 +208,12 @@ class GameRecording:
             where.append(("room_id", "=", v.uuid_(room_id, "room_id")))
         if active is not None:
             where.append(("ended_at", "=" if v.boolean(active, "active") else "!=", None))
+        select = None
         if player_id is not None:
-            seats = self._select("game_players", [("player_id", "=", v.uuid_(player_id, "player_id"))], ())
-            where.append(("id", "in", [s["game_id"] for s in seats]))
-        return self._page("games", where, ("started_at", "id"), limit, after, Game)
+            player_id = v.uuid_(player_id, "player_id")
+            # A join (SQL) rather than the player's game ids, then IN.
+            select = lambda _, *args, **kw: self._select_seated(player_id, *args, **kw)  # noqa: E731
+        return self._page("games", where, ("started_at", "id"), limit, after, Game, select=select)
 
     def list_rounds(self, game_id):
         """The game's rounds so far, in order."""
@@ -452,8 +455,12 @@ class GameRecording:
         backends write the rows their own way, see backends/sql.py)."""
         if step.player_stats:
             # After the statistics updates, which lock the players' rows.
+            self._progress_at_game_end(step)
             self._award_achievements(step.game_id, step.players, step.game_changes["winner_id"],
                                      step.game_changes["ended_at"])
+        # Rare (a round's or the game's end): the per-action path skips it.
+        if step.round_update or step.room_changes:
+            self._lifecycle_events(step)
 
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)

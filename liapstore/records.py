@@ -7,7 +7,7 @@ store). Fields follow the columns of DATABASE_SCHEMA.md.
 """
 import dataclasses
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Generic, Optional, TypeVar
 from uuid import UUID
 
@@ -176,15 +176,96 @@ class AuditEntry:
 
 @dataclass(frozen=True)
 class LeaderboardEntry:
+    """One ranked player on a board (``by``) in a period (``season``).
+
+    ``rank`` follows SQL ``RANK()``: ties share a rank, the next one skips.
+    The statistics are the player's in that period.
+    """
     id: UUID
     username: str
     display_name: str
-    games_won: int
+    rank: int
+    by: str
+    season: str
     games_played: int
+    games_won: int
+    total_score: int
     highest_score: int
     win_rate: float
-    wins_rank: int
-    score_rank: int
+
+
+@dataclass(frozen=True)
+class Season:
+    """A named season: games ending in [starts_at, ends_at) count in it."""
+    name: str
+    starts_at: datetime
+    ends_at: datetime
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class MatchSeat:
+    position: int
+    player_id: UUID
+    username: str
+    display_name: str
+    is_bot: bool
+    score: int
+
+
+@dataclass(frozen=True)
+class Match:
+    """One entry of a match history: a game that has ended.
+
+    ``result`` is the viewing player's (``won``, ``lost``, ``tie``, or
+    ``abandoned``), None in a room's history; ``final_scores`` the totals
+    by seat position (None for an abandoned game).
+    """
+    game_id: UUID
+    room_id: UUID
+    room_code: str
+    started_at: datetime
+    ended_at: datetime
+    rounds_played: int
+    winner_id: Optional[UUID]
+    final_scores: Optional[tuple]
+    seats: tuple
+    result: Optional[str] = None
+    position: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class StatsDrift:
+    """A stored statistic that disagrees with the one recomputed from the games.
+
+    ``table`` is ``players``, ``player_stats``, ``leaderboard_values`` or
+    ``leaderboard_buckets``; ``key`` identifies the row.
+    """
+    table: str
+    key: tuple
+    column: str
+    stored: Any
+    expected: Any
+
+    def __str__(self):
+        return (f"{self.table} {'/'.join(str(k) for k in self.key)}: {self.column} is "
+                f"{self.stored!r}, the games say {self.expected!r}")
+
+
+@dataclass(frozen=True)
+class EventCount:
+    day: date
+    event_type: str
+    count: int
+
+
+@dataclass(frozen=True)
+class GameDay:
+    """Games finished on one day (UTC), with their average length."""
+    day: date
+    games: int
+    average_seconds: float
+    average_rounds: float
 
 
 @dataclass(frozen=True)
@@ -242,6 +323,9 @@ class Page(Generic[T]):
 
     def __len__(self):
         return len(self.items)
+
+    def __getitem__(self, index):
+        return self.items[index]
 
 
 __all__ = [name for name, value in list(globals().items())

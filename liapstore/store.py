@@ -24,8 +24,8 @@ from .errors import Conflict, InvalidInput, NotFound
 from .achievements import Achievements
 from .friends import Friends
 from .games import GameRecording, StateCache
-from .records import (AnalyticsEvent, AuditEntry, Connection, LeaderboardEntry, Player, Room,
-                      Session, from_row)
+from .progress import Progress
+from .records import AnalyticsEvent, AuditEntry, Connection, Player, Room, Session, from_row
 from .schema.constraints import ROOM_STATUSES
 from .urls import redact
 
@@ -33,10 +33,11 @@ _UNSET = object()
 
 TABLES = ("players", "rooms", "games", "game_players", "rounds", "turns", "player_actions",
           "active_connections", "player_sessions", "analytics_events", "audit_log",
-          "friendships", "player_achievements")
+          "friendships", "player_achievements", "seasons", "player_stats", "leaderboard_values",
+          "leaderboard_buckets")
 
 
-class Store(GameRecording, Friends, Achievements, Backend):
+class Store(Progress, GameRecording, Friends, Achievements, Backend):
     """A liapstore database. Open one with ``liapstore.connect(url)``.
 
     A Store is safe to share between threads. Close it with ``close()`` or use
@@ -90,15 +91,19 @@ class Store(GameRecording, Friends, Achievements, Backend):
         return {"backend": self.backend, "url": redact(self.url), "schema_version": applied,
                 "latest_schema_version": latest, "durable": self.durable, "rows": rows}
 
-    def maintain(self):
+    def maintain(self, *, retain_months=None):
         """Periodic upkeep: create analytics partitions ahead, refresh the
-        leaderboard, drop expired sessions. Returns a dict of what it did:
-        ``partitions_created`` (0 where there are no partitions),
-        ``expired_sessions_deleted``, and ``leaderboard_refreshed``, true
-        only where the leaderboard is materialized and was refreshed (false
-        where it is computed when read, so there is nothing to refresh)."""
+        view, drop expired sessions and, with ``retain_months=N``, analytics events
+        older than the current month and the N before it (whole monthly partitions on
+        PostgreSQL). Returns a dict of what it did: ``partitions_created`` (0 where
+        there are no partitions), ``expired_sessions_deleted``,
+        ``analytics_retention`` (with ``retain_months``: the cutoff,
+        ``partitions_dropped`` and ``events_deleted``) and ``leaderboard_refreshed``,
+        true only where the reporting view is materialized and was refreshed."""
         done = {"partitions_created": self._ensure_partitions(),
                 "expired_sessions_deleted": self.delete_expired_sessions()}
+        if retain_months is not None:
+            done["analytics_retention"] = self._retain_events(retain_months)
         if self.materialized_leaderboard:
             self.refresh_leaderboard()
         return {**done, "leaderboard_refreshed": self.materialized_leaderboard}
@@ -356,14 +361,10 @@ class Store(GameRecording, Friends, Achievements, Backend):
     # -- leaderboard -----------------------------------------------------------
 
     def refresh_leaderboard(self):
-        """Recompute the leaderboard view (PostgreSQL refreshes its materialized
-        view CONCURRENTLY, so readers are never blocked; elsewhere it is live)."""
-
-    def leaderboard(self, *, by="wins", limit=100):
-        """Players with at least 10 games, best first, ranked by ``wins`` or ``score``."""
-        v.one_of(by, "by", ("wins", "score"))
-        rows = self._leaderboard_rows(f"{by}_rank", v.limit(limit))
-        return [from_row(LeaderboardEntry, r) for r in rows]
+        """Recompute the ``player_leaderboard`` reporting view (PostgreSQL
+        refreshes its materialized view CONCURRENTLY, so readers are never
+        blocked; elsewhere it is live). Ranks (``leaderboard``, ``rank``) never
+        depend on it: they are fresh when a game ends (see progress.py)."""
 
     # -- helpers shared by every backend -------------------------------------------
 
@@ -426,11 +427,11 @@ class Store(GameRecording, Friends, Achievements, Backend):
         if not self._delete(table, [(column, "=", value)]):
             raise NotFound(f"no {table[:-1].replace('_', ' ')} with {column} {value}")
 
-    def _page(self, table, where, order_by, limit, after, record):
+    def _page(self, table, where, order_by, limit, after, record, select=None):
         limit = v.limit(limit)
         listing = f"{table}:{','.join(order_by)}"
         key = paging.decode(after, listing, tuple(_key_type(table, c) for c in order_by))
-        rows = self._select(table, where, order_by, after=key, limit=limit + 1)
+        rows = (select or self._select)(table, where, order_by, after=key, limit=limit + 1)
         return paging.page(rows, listing, order_by, limit, lambda r: from_row(record, r))
 
 

@@ -203,16 +203,6 @@ class MemoryStore(Store):
                 if wanted <= set(textsearch.words(r["name"]))]
         return hits[:limit]
 
-    def _leaderboard_rows(self, rank_column, limit):
-        players = [p for p in self._select("players", [], ()) if p["games_played"] >= 10]
-        for column, rank in (("games_won", "wins_rank"), ("highest_score", "score_rank")):
-            for p in players:
-                p[rank] = 1 + sum(q[column] > p[column] for q in players)
-        for p in players:
-            p["win_rate"] = p["games_won"] / p["games_played"]
-        players.sort(key=lambda p: (p[rank_column], p["username"]))
-        return players[:limit]
-
     # -- constraint enforcement ----------------------------------------------------------
 
     def _check(self, t, row, own_key):

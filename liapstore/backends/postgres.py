@@ -44,6 +44,12 @@ class PostgresStore(SqlStore):
     pooled = True
     materialized_leaderboard = True
     failed_statement_aborts_transaction = True
+    day_sql = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+    seconds_sql = "EXTRACT(EPOCH FROM ended_at - started_at)"
+    partitioned_events = True
+    # Games ending take it shared, a season being created exclusive (progress.py).
+    season_lock_sql = ("SELECT pg_advisory_xact_lock_shared(%d)" % (_MIGRATION_LOCK_KEY + 1),
+                       "SELECT pg_advisory_xact_lock(%d)" % (_MIGRATION_LOCK_KEY + 1))
     classify = staticmethod(classify_postgres)
     driver_exceptions = (_PsycopgError,) if _PsycopgError else ()
 

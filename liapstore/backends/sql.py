@@ -26,11 +26,12 @@ from ..schema.models import BY_TABLE
 from ..store import Store
 from ..updates import Add, AtLeast
 from ..urls import redact
+from .sql_progress import SqlProgress
 from .driver_errors import (DUPLICATE, REFERENCED, REJECTED, RETRY, SCHEMA, UNAVAILABLE,
                             driver_error)
 
 
-class SqlStore(Store):
+class SqlStore(SqlProgress, Store):
     #: "sqlite" or "postgres": picks the SQL files in schema/sql/.
     dialect = None
     #: SQL function for "the larger of two values" (GREATEST / MAX).
@@ -228,20 +229,6 @@ class SqlStore(Store):
     def _count(self, table):
         with self.translate_errors():
             return BY_TABLE[table].select().count(self.db)
-
-    def _leaderboard_rows(self, rank_column, limit):
-        sql = (f"SELECT id, username, display_name, games_won, games_played, highest_score, "
-               f"win_rate, wins_rank, score_rank FROM player_leaderboard "
-               f"ORDER BY {rank_column}, username LIMIT {int(limit)}")
-        players = BY_TABLE["players"]
-        with self.translate_errors():
-            cursor = self.db.execute_sql(sql)
-            names = [d[0] for d in cursor.description]
-            rows = [dict(zip(names, r)) for r in cursor.fetchall()]
-        for row in rows:
-            row["id"] = players.id.python_value(row["id"])
-            row["win_rate"] = float(row["win_rate"])
-        return rows
 
     @classmethod
     def _where(cls, query, model, where):

@@ -27,6 +27,9 @@ class SqliteStore(SqlStore):
     # fails at once with SQLITE_BUSY_SNAPSHOT, and busy_timeout never applies.
     # Taken up front, the lock is simply waited for (up to busy_timeout).
     write_lock = {"lock_type": "IMMEDIATE"}
+    # Times are fixed-width UTC text (schema/fields.py): the day is its prefix.
+    day_sql = "substr({}, 1, 10)"
+    seconds_sql = "(julianday(ended_at) - julianday(started_at)) * 86400.0"
     classify = staticmethod(classify_sqlite)
     driver_exceptions = SQLITE_ERRORS
 

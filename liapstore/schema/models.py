@@ -13,8 +13,8 @@ it with ``playhouse.schema_diff``. The memory backend reads keys, uniqueness,
 foreign keys and defaults from these models, so all three backends share one
 description of the constraints.
 """
-from peewee import (BigAutoField, BlobField, BooleanField, CharField, ForeignKeyField, IntegerField,
-                    Model, TextField)
+from peewee import (BigAutoField, BlobField, BooleanField, CharField, DoubleField, ForeignKeyField,
+                    IntegerField, Model, TextField)
 
 from .fields import InetField, JsonField, TimestampField, UuidField
 
@@ -244,7 +244,64 @@ def key_columns(model):
     return tuple(columns)
 
 
+# -- players' progress (migration 0005_progress; see liapstore/ranking.py) ------------
+
+class Season(BaseModel):
+    name = CharField(max_length=40, primary_key=True)
+    starts_at = TimestampField()
+    ends_at = TimestampField()
+    created_at = TimestampField()
+
+    class Meta:
+        table_name = "seasons"
+
+
+class PlayerStats(BaseModel):
+    """A player's statistics in one period ('all', a week, a month, a season)."""
+    period = CharField(max_length=60)
+    player_id = _ref(Player, "player_id", null=False, on_delete="CASCADE")
+    username = CharField(max_length=50)
+    games_played = IntegerField(default=0)
+    games_won = IntegerField(default=0)
+    total_score = IntegerField(default=0)
+    highest_score = IntegerField(default=0)
+    win_rate = DoubleField(default=0.0)
+
+    class Meta:
+        table_name = "player_stats"
+        primary_key = False
+        indexes = ((("period", "player_id"), True),)
+
+
+class LeaderboardValue(BaseModel):
+    """How many ranked players hold one value of a board in a period."""
+    period = CharField(max_length=60)
+    board = CharField(max_length=10)
+    bucket = IntegerField()
+    value = DoubleField()
+    players = IntegerField(default=0)
+
+    class Meta:
+        table_name = "leaderboard_values"
+        primary_key = False
+        indexes = ((("period", "board", "bucket", "value"), True),)
+
+
+class LeaderboardBucket(BaseModel):
+    """How many ranked players hold a value in one bucket of a board in a period."""
+    period = CharField(max_length=60)
+    board = CharField(max_length=10)
+    bucket = IntegerField()
+    players = IntegerField(default=0)
+
+    class Meta:
+        table_name = "leaderboard_buckets"
+        primary_key = False
+        indexes = ((("period", "board", "bucket"), True),)
+
+
 # In dependency order: a table's references come before it.
 MODELS = (Player, Room, Game, GamePlayer, Round, Turn, PlayerAction, ActiveConnection,
-          PlayerSession, AnalyticsEvent, AuditLog, Friendship, PlayerAchievement)
+          PlayerSession, AnalyticsEvent, AuditLog, Friendship, PlayerAchievement, Season,
+          PlayerStats, LeaderboardValue, LeaderboardBucket)
 BY_TABLE = {m._meta.table_name: m for m in MODELS}

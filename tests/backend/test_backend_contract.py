@@ -8,7 +8,7 @@ from liapstore.backend import Backend
 from liapstore.backends.memory import MemoryStore
 
 REQUIRED = {"migrate", "schema_version", "_transaction", "_insert", "_select", "_update",
-            "_delete", "_count", "_search_rooms", "_leaderboard_rows"}
+            "_delete", "_count", "_search_rooms"}
 
 
 def test_the_contract_names_what_a_backend_must_provide():

@@ -294,6 +294,8 @@ def race_end_games(backend, mode, store, store_url, figures):
         got = {"played": p.games_played, "won": p.games_won, "total": p.total_score,
                "highest": p.highest_score}
         assert got == expected[pid], f"{p.username}: statistics {got}, expected {expected[pid]}"
+    # Per period too, and the rank counts: nothing lost between the racing game ends.
+    assert store.verify_stats() == []
     figures(f"[race end-games {backend} {mode}] {n} games of the same 4 players, seated in "
             f"{n} different orders, ended at once: all ended, statistics exact, {seconds:.1f} s")
 

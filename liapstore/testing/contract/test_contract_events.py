@@ -26,11 +26,13 @@ def test_record_event(store):
 def test_event_references(store):
     table = start(store)
     p = table.players[0]
-    e = store.record_event("game_started", player_id=p.id, game_id=table.game.id,
+    # start_game recorded the game's own "game_started" event.
+    [started] = store.list_events(game_id=table.game.id).items
+    e = store.record_event("joined", player_id=p.id, game_id=table.game.id,
                            room_id=table.room.id)
     assert (e.player_id, e.game_id, e.room_id) == (p.id, table.game.id, table.room.id)
     other = store.record_event("noise", player_id=table.players[1].id)
-    assert store.list_events(game_id=table.game.id).items == (e,)
+    assert store.list_events(game_id=table.game.id).items == (started, e)
     assert store.list_events(player_id=table.players[1].id).items == (other,)
     assert store.list_events(game_id=uuid.uuid4()).items == ()
     counts = rows(store)
