@@ -29,28 +29,23 @@ class Analytics:
                      "winning_score": game_row["winning_score"],
                      "max_rounds": game_row["max_rounds"]})
 
+    #: Whether the backend's ``_write_step_rows`` writes a step's lifecycle
+    #: event itself when there is just one (PostgreSQL folds it into its one
+    #: statement per action, keeping a round's end at two round trips). Two
+    #: or more (a game's end) are inserted by ``_after_step_rows`` one after
+    #: the other, since the inserts of one statement take their ids in no
+    #: set order.
+    step_writes_events = False
+
     def _lifecycle_events(self, step):
-        """The events one recorded action settles (none for most actions)."""
-        at = step.action_row["timestamp"]
-        changes = step.round_update[1] if step.round_update else {}
-        if changes.get("had_redeal") and "round_data" not in changes:
-            self._event("redeal", step.game_id, None, at,
-                        {"round": step.game_changes["current_round"],
-                         "multiplier": changes["multiplier"]})
-        if "round_data" in changes:
-            self._event("round_scored", step.game_id, None, at, changes["round_data"])
-        if step.game_changes.get("ended_at") is not None:
-            final = step.game_changes["final_scores"]
-            winner = step.game_changes["winner_id"]
-            self._event("game_finished", step.game_id,
-                        step.room_changes[0] if step.room_changes else None, at,
-                        {"winner_id": None if winner is None else str(winner),
-                         "totals": final["totals"], "rounds": final["rounds"]})
+        """Insert the events one recorded action settles (none for most actions)."""
+        rows = lifecycle_event_rows(step)
+        if not (self.step_writes_events and len(rows) == 1):
+            for row in rows:
+                self._insert("analytics_events", row)
 
     def _event(self, kind, game_id, room_id, at, data):
-        self._insert("analytics_events", {"event_type": kind, "player_id": None,
-                                          "game_id": game_id, "room_id": room_id,
-                                          "event_data": data, "timestamp": at})
+        self._insert("analytics_events", _event_row(kind, game_id, room_id, at, data))
 
     # -- reports ------------------------------------------------------------------------
 
@@ -142,3 +137,30 @@ def _window(since, until):
     if since >= until:
         raise InvalidInput("since must come before until")
     return since, until
+
+
+def lifecycle_event_rows(step):
+    """The analytics_events rows one recorded action settles, from its Step
+    alone (no I/O): a redeal, a round's scores, the game's end."""
+    rows = []
+    at = step.action_row["timestamp"]
+    changes = step.round_update[1] if step.round_update else {}
+    if changes.get("had_redeal") and "round_data" not in changes:
+        rows.append(_event_row("redeal", step.game_id, None, at,
+                               {"round": step.game_changes["current_round"],
+                                "multiplier": changes["multiplier"]}))
+    if "round_data" in changes:
+        rows.append(_event_row("round_scored", step.game_id, None, at, changes["round_data"]))
+    if step.game_changes.get("ended_at") is not None:
+        final = step.game_changes["final_scores"]
+        winner = step.game_changes["winner_id"]
+        rows.append(_event_row("game_finished", step.game_id,
+                               step.room_changes[0] if step.room_changes else None, at,
+                               {"winner_id": None if winner is None else str(winner),
+                                "totals": final["totals"], "rounds": final["rounds"]}))
+    return rows
+
+
+def _event_row(kind, game_id, room_id, at, data):
+    return {"event_type": kind, "player_id": None, "game_id": game_id, "room_id": room_id,
+            "event_data": data, "timestamp": at}

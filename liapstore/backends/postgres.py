@@ -24,6 +24,7 @@ from ..games import StaleVersion
 from ..schema.fields import json_text_unsorted
 from ..schema.models import BY_TABLE, Room
 from ..urls import redact
+from ..analytics import lifecycle_event_rows
 from .driver_errors import classify_postgres
 from .pgpool import PipeliningDatabase
 from .sql import SqlStore, _first, _plain, _quote, _set_clause
@@ -44,6 +45,7 @@ class PostgresStore(SqlStore):
     pooled = True
     materialized_leaderboard = True
     failed_statement_aborts_transaction = True
+    step_writes_events = True
     day_sql = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
     seconds_sql = "EXTRACT(EPOCH FROM ended_at - started_at)"
     partitioned_events = True
@@ -148,6 +150,10 @@ class PostgresStore(SqlStore):
         # players ending at once cannot deadlock (see _build_step_statement).
         for player_id, changes in sorted(step.player_stats, key=_first):
             writes.append(("players", changes, ("id",), (player_id,)))
+        if step.round_update or step.room_changes:  # a redeal, a round's or the game's end
+            events = lifecycle_event_rows(step)
+            if len(events) == 1:  # see Analytics.step_writes_events
+                writes.append(("analytics_events", events[0], None, ()))
         shape = tuple([(table, tuple(values), keys,
                         tuple(map(type, values.values())) if table == "players" else None)
                        for table, values, keys, _ in writes])

@@ -99,12 +99,14 @@ def test_each_action_takes_two_round_trips(single, figures):
     assert max(playing) <= MAX_PER_ACTION, [
         (seq, n) for seq, n in enumerate(playing, 1) if n > MAX_PER_ACTION]
     assert sum(playing) == MAX_PER_ACTION * len(playing)
-    # The game's end: the action's statement and COMMIT, plus two reads (the
-    # rounds, the players' achievement rows) and one write per achievement
-    # that progressed.
+    # The game's end: the action's statement and COMMIT, plus the players'
+    # progress: per-period statistics and rank counts (a few reads and
+    # upserts), then two reads (the rounds, the achievement rows) and one
+    # write per achievement that progressed. Rare (once per game), and
+    # written row by row; this bound only catches a regression.
     awarded = sum(len([1 for code, n in store.achievement_progress(p).items() if n])
                   for p in players)
-    assert ending == MAX_PER_ACTION + 2 + awarded
+    assert MAX_PER_ACTION + 2 + awarded <= ending <= MAX_PER_ACTION + 2 + awarded + 12
     assert store.get_player(players[0]).games_played == 1
     figures(f"[round trips postgres] {sum(per_action)} round trips for {len(actions)} actions "
             f"({sum(per_action) / len(actions):.3f} per action; {ending} for the game-ending "
