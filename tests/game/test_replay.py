@@ -1,7 +1,7 @@
 """The replayer on its own: a scripted game, what a correct store would hold
 for it (built here from the rules' events, the test's oracle), and each way
 the stored values can disagree. No store is involved, so these run in
-milliseconds; tests/contract/corruption.py covers the same ground through
+milliseconds; tests/support/corruption.py covers the same ground through
 real databases."""
 import copy
 

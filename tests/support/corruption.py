@@ -12,7 +12,7 @@ backend's test converts them for its own driver.
 import uuid
 from typing import NamedTuple, Optional
 
-from liapstore.testing.support import MEDIUM, find_seed, play_recorded, record, script, start
+from liapstore.testing.support import MEDIUM, find_seed, play_recorded, record, start
 
 
 class Corruption(NamedTuple):
@@ -193,3 +193,31 @@ def check_each(store, game, originals, cases, write, remove):
         else:
             write(case.table, case.row_id, originals[case.name])
         assert store.verify_game(game.id) == [], case.name
+
+
+def raw_access(conn, param, value):
+    """``(write, remove)`` for ``check_each`` over a raw DB-API connection:
+    ``param`` is its placeholder ("?" or "%s"), ``value(table, column, x)``
+    turns a Python value into what the driver takes for that column."""
+    def key(table, row_id):
+        if table == "game_players":
+            return (f"game_id = {param} AND player_id = {param}",
+                    [value(table, "game_id", row_id[0]), value(table, "player_id", row_id[1])])
+        return f"id = {param}", [value(table, "id", row_id)]
+
+    def write(table, row_id, changes):
+        columns = list(changes)
+        values = [value(table, c, changes[c]) for c in columns]
+        if row_id is None:
+            conn.execute(f"INSERT INTO {table} ({', '.join(columns)}) "
+                         f"VALUES ({', '.join([param] * len(columns))})", values)
+            return
+        where, params = key(table, row_id)
+        sets = ", ".join(f'"{c}" = {param}' for c in columns)
+        assert conn.execute(f"UPDATE {table} SET {sets} WHERE {where}", values + params).rowcount == 1
+
+    def remove(table, row_id):
+        where, params = key(table, row_id)
+        assert conn.execute(f"DELETE FROM {table} WHERE {where}", params).rowcount == 1
+
+    return write, remove
