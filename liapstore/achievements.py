@@ -149,14 +149,19 @@ class Achievements:
         changes = {"progress": progress}
         if progress >= achievement.target:
             changes.update(awarded_at=when, game_id=game_id)
+        self._save_progress(player_id, achievement.code, row, changes)
+        return int("awarded_at" in changes)
+
+    def _save_progress(self, player_id, code, row, changes):
+        """Write ``changes`` to one progress row: insert it if ``row`` (as read
+        under the player's lock) is None, else update it. The caller read the
+        row already, so no update-then-insert round trip is spent."""
         if row is None:
-            self._insert("player_achievements", {"player_id": player_id,
-                                                 "achievement": achievement.code,
+            self._insert("player_achievements", {"player_id": player_id, "achievement": code,
                                                  "game_id": None, "awarded_at": None, **changes})
         else:
             self._update("player_achievements", [("player_id", "=", player_id),
-                                                 ("achievement", "=", achievement.code)], changes)
-        return int("awarded_at" in changes)
+                                                 ("achievement", "=", code)], changes)
 
     def _backfill_player(self, player_id):
         with self.transaction():
@@ -200,13 +205,7 @@ class Achievements:
             if a.code in earned:
                 changes["game_id"], changes["awarded_at"] = earned[a.code]
                 awarded += 1
-            if row is None:
-                self._insert("player_achievements", {"player_id": player_id,
-                                                     "achievement": a.code, "game_id": None,
-                                                     "awarded_at": None, **changes})
-            else:
-                self._update("player_achievements", [("player_id", "=", player_id),
-                                                     ("achievement", "=", a.code)], changes)
+            self._save_progress(player_id, a.code, row, changes)
         return awarded
 
 
