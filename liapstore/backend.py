@@ -138,6 +138,29 @@ class Backend(ABC):
         return how many partitions were created. Default: 0 (none)."""
         return 0
 
+    # -- optional: moving whole tables (liapstore/ops: copy, backup, restore) -----------
+
+    def _load(self, table, rows):
+        """Insert ``rows`` (dicts holding every column) into ``table`` exactly
+        as given, in one transaction (a savepoint inside an open one): ids,
+        times and JSON kept, auto-increment counters moved past the ids
+        loaded, and nothing else written: no audit rows, no values changed
+        by triggers (the source's audit rows are loaded as rows of their
+        own). Derived data a backend keeps for itself (a search index) is
+        kept up to date. Default: ``_insert`` each row, which is right for a
+        backend whose ``_insert`` keeps given ids and writes no audit rows."""
+        with self._transaction():
+            for row in rows:
+                self._insert(table, row)
+
+    def _snapshot(self):
+        """A context manager inside which every read (``_select``, ``_count``)
+        sees one consistent moment of the whole store while other
+        connections keep writing. Default: a ``_transaction()``, which is
+        right where transactions isolate their reads (and may make writers
+        wait)."""
+        return self._transaction()
+
     # Leaderboards, match history and analytics reports (liapstore/progress.py,
     # liapstore/analytics.py) run on the primitives above by default. A backend
     # may override, for speed, ``_upsert``, ``_board_row``, ``_board_slice``,

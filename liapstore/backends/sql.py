@@ -230,6 +230,35 @@ class SqlStore(SqlProgress, Store):
         with self.translate_errors():
             return BY_TABLE[table].select().count(self.db)
 
+    # -- whole tables (liapstore/ops) ------------------------------------------------------
+
+    #: The statement that opens a snapshot's read transaction (see _snapshot).
+    snapshot_statement = None
+
+    @contextmanager
+    def _snapshot(self):
+        # A read-only transaction, never the write lock: the writers carry on.
+        with self.translate_errors(), self.db.atomic():
+            self.db.execute_sql(self.snapshot_statement)
+            yield
+
+    def _load(self, table, rows):
+        if not rows:
+            return
+        fields = BY_TABLE[table]._meta.sorted_fields
+        q = _quote
+        sql = (f"INSERT INTO {q(table)} ({', '.join(q(f.column_name) for f in fields)}) "
+               f"VALUES ({', '.join([self.db.param] * len(fields))})")
+        params = [[f.db_value(row[f.column_name]) for f in fields] for row in rows]
+        with self._transaction(), self._triggers_off(table):
+            self.db.cursor().executemany(sql, params)
+
+    @contextmanager
+    def _triggers_off(self, table):
+        """Inside the caller's transaction: keep the triggers that would write
+        copied tables (the audit) from firing while ``table`` is loaded."""
+        yield
+
     @classmethod
     def _where(cls, query, model, where):
         # peewee's where() needs at least one expression.

@@ -6,13 +6,14 @@ so that an acknowledged write survives a power cut, not only a crash of the
 process; NORMAL is faster and still survives the process being killed).
 """
 import os
+import re
 import threading
 from contextlib import contextmanager
 
 from peewee import SQL, SqliteDatabase, _savepoint
 
 from ..errors import InvalidInput
-from ..schema.models import Room
+from ..schema.models import BY_TABLE, Room
 from .driver_errors import SQLITE_ERRORS, classify_sqlite
 from .sql import SqlStore
 
@@ -49,6 +50,26 @@ class SqliteStore(SqlStore):
         self.path = os.path.abspath(path)
         return _Database(self.path, pragmas=pragmas)
 
+    # A deferred BEGIN and a first read: the snapshot WAL mode keeps for
+    # this reader from that read on, whatever is committed meanwhile.
+    snapshot_statement = "SELECT count(*) FROM sqlite_master"
+
+    @contextmanager
+    def _triggers_off(self, table):
+        # SQLite cannot disable a trigger, but its DDL is transactional: the
+        # triggers that write other copied tables (the audit) are dropped and
+        # created again inside the load's transaction, so a failure or a kill
+        # leaves them as they were. Triggers keeping derived data (the rooms'
+        # search index) fire as usual.
+        found = self.db.execute_sql("SELECT name, sql FROM sqlite_master "
+                                    "WHERE type = 'trigger' AND tbl_name = ?", (table,)).fetchall()
+        doomed = [(name, sql) for name, sql in found if _writes_copied_table(sql, table)]
+        for name, _ in doomed:
+            self.db.execute_sql(f'DROP TRIGGER "{name}"')
+        yield
+        for _, sql in doomed:
+            self.db.execute_sql(sql)
+
     @contextmanager
     def translate_errors(self, deleting=False):
         try:
@@ -71,6 +92,13 @@ class SqliteStore(SqlStore):
                  .order_by(Room.created_at, Room.id).limit(limit))
         with self.translate_errors():
             return list(query.dicts().execute(self.db))
+
+
+def _writes_copied_table(trigger_sql, table):
+    """Whether a trigger's body writes a table of the models other than its own."""
+    written = re.findall(r'\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', trigger_sql,
+                         re.IGNORECASE)
+    return any(name in BY_TABLE and name != table for name in written)
 
 
 class _Database(SqliteDatabase):
