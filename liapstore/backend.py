@@ -140,7 +140,7 @@ class Backend(ABC):
 
     # -- optional: moving whole tables (liapstore/ops: copy, backup, restore) -----------
 
-    def _load(self, table, rows):
+    def _load_rows(self, table, rows):
         """Insert ``rows`` (dicts holding every column) into ``table`` exactly
         as given, in one transaction (a savepoint inside an open one): ids,
         times and JSON kept, auto-increment counters moved past the ids

@@ -332,3 +332,5 @@ def achievements_backfill(store):
     (idempotent: a second run awards nothing)."""
     done = store.backfill_achievements()
     click.echo(f"checked {done['players']} players, awarded {done['awarded']} achievements")
+
+from . import cli_ops  # noqa: E402,F401 - copy, backup, restore

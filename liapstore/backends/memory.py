@@ -153,7 +153,7 @@ class MemoryStore(Store):
             self._audit(table, "INSERT", row)
             return copy.deepcopy(row)
 
-    def _load(self, table, rows):
+    def _load_rows(self, table, rows):
         # As _insert, but keeping the given ids and writing no audit rows:
         # the source's own audit rows arrive as rows of audit_log.
         with self._transaction():

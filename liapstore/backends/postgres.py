@@ -78,7 +78,7 @@ class PostgresStore(SqlStore):
     # transaction can make inconsistent, then reads without any lock.
     snapshot_statement = "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE, READ ONLY, DEFERRABLE"
 
-    def _load(self, table, rows):
+    def _load_rows(self, table, rows):
         # COPY rather than INSERTs; the rows' ids kept, the sequence moved
         # past them. The table's own triggers (the audit, the e-mail
         # encryption) are off for the load, inside its transaction, so rows

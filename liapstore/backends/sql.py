@@ -242,7 +242,7 @@ class SqlStore(SqlProgress, Store):
             self.db.execute_sql(self.snapshot_statement)
             yield
 
-    def _load(self, table, rows):
+    def _load_rows(self, table, rows):
         if not rows:
             return
         fields = BY_TABLE[table]._meta.sorted_fields

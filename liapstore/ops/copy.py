@@ -3,7 +3,7 @@
 ``copy(source, target)`` reads each table of ``TABLES`` (the models, in
 foreign-key order) in key order, in batches, inside one consistent snapshot
 of the source (``_snapshot``), and writes each batch into the target with
-``_load`` in a transaction of its own (COPY on PostgreSQL), ids, times and
+``_load_rows`` in a transaction of its own (COPY on PostgreSQL), ids, times and
 JSON kept, no audit rows made up. The target is migrated by whoever opened
 it (``liapstore.connect``); the source is never written.
 
@@ -107,7 +107,7 @@ def _copy_table(source, target, table, skip, batch_size, on_rows):
             raise Conflict(f"{table}: the target's {skip} rows are not the first rows of the "
                            "source's; did the source change since the interrupted copy? "
                            "copy into an empty database")
-        target._load(table, rows)
+        target._load_rows(table, rows)
         written += len(rows)
         if on_rows:
             on_rows(len(rows))

@@ -177,7 +177,7 @@ def read_manifest(path):
 
 
 def restore(path, store, *, key_path=None, without_keys=False, force=False, batch_size=BATCH_SIZE,
-            on_rows=None):
+            on_rows=None, manifest=None):
     """Load snapshot ``path`` (and its key file) into ``store``; return the
     snapshot's manifest with its row counts.
 
@@ -185,8 +185,9 @@ def restore(path, store, *, key_path=None, without_keys=False, force=False, batc
     first, in the same transaction. A snapshot of another schema version
     than this liapstore's: SchemaOutdated (newer) or InvalidInput (older).
     ``without_keys`` restores a snapshot whose key file is lost, leaving
-    the key tables empty."""
-    manifest = read_manifest(path)
+    the key tables empty. ``manifest``: what ``read_manifest(path)`` returned,
+    if the caller has read it already (the file is then read once less)."""
+    manifest = manifest or read_manifest(path)
     latest = len(migrations.names())
     if manifest["schema_version"] > latest:
         raise SchemaOutdated(f"{path}: the snapshot has schema version {manifest['schema_version']}"
@@ -250,11 +251,11 @@ def _load(store, table, rows, batch_size, on_rows):
     for row in rows:
         batch.append(row)
         if len(batch) == batch_size:
-            store._load(table, batch)
+            store._load_rows(table, batch)
             if on_rows:
                 on_rows(len(batch))
             batch = []
-    store._load(table, batch)
+    store._load_rows(table, batch)
     if on_rows:
         on_rows(len(batch))
 

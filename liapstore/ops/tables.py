@@ -100,7 +100,7 @@ class Codec:
         return [_encode(k, row.get(c)) for c, k in zip(self.columns, self.kinds)]
 
     def decode(self, values):
-        """The row dict a backend's ``_load`` takes, from a canonical list."""
+        """The row dict a backend's ``_load_rows`` takes, from a canonical list."""
         return {c: _decode(k, x) for c, k, x in zip(self.columns, self.kinds, values)}
 
 
