@@ -153,6 +153,13 @@ class Backend(ABC):
             for row in rows:
                 self._insert(table, row)
 
+    def _scan(self, table, after, limit):
+        """The next ``limit`` rows of ``table`` in the order of its key
+        (``schema.models.key_columns``), after the key values ``after``
+        (a tuple; None: from the first row). Default: ``_select``."""
+        from .schema.models import BY_TABLE, key_columns  # peewee: not at import time
+        return self._select(table, [], key_columns(BY_TABLE[table]), after=after, limit=limit)
+
     def _snapshot(self):
         """A context manager inside which every read (``_select``, ``_count``)
         sees one consistent moment of the whole store while other

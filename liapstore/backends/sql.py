@@ -22,7 +22,7 @@ from ..errors import (Conflict, InvalidInput, LiapstoreError, NotFound, SchemaOu
 from ..games import StaleVersion
 from ..schema import migrations
 from ..schema.fields import json_text, utc_text
-from ..schema.models import BY_TABLE
+from ..schema.models import BY_TABLE, key_columns
 from ..store import Store
 from ..updates import Add, AtLeast
 from ..urls import redact
@@ -241,6 +241,37 @@ class SqlStore(SqlProgress, Store):
         with self.translate_errors(), self.db.atomic():
             self.db.execute_sql(self.snapshot_statement)
             yield
+
+    def _scan(self, table, after, limit):
+        # Whole tables are read here (copy, backup, checksums): SQL text
+        # cached per table, and each value converted by its field's own
+        # python_value, without peewee's per-row machinery.
+        shape = ("scan", table, after is None)
+        cached = self._sql_cache.get(shape)
+        if cached is None:
+            model = BY_TABLE[table]
+            fields, key = model._meta.sorted_fields, key_columns(model)
+            q, p = _quote, self.db.param
+            where = "" if after is None else \
+                f"WHERE ({', '.join(map(q, key))}) > ({', '.join([p] * len(key))}) "
+            cached = self._sql_cache[shape] = (
+                f"SELECT {', '.join(q(f.column_name) for f in fields)} FROM {q(table)} {where}"
+                f"ORDER BY {', '.join(map(q, key))} LIMIT {p}",
+                [f.column_name for f in fields],
+                [(i, f.python_value) for i, f in enumerate(fields)],
+                [model._meta.columns[c].db_value for c in key])
+        sql, names, converters, key_values = cached
+        params = [] if after is None else [encode(x) for encode, x in zip(key_values, after)]
+        with self.translate_errors():
+            found = self.db.execute_sql(sql, params + [limit]).fetchall()
+        rows = []
+        for values in found:
+            values = list(values)
+            for i, convert in converters:
+                if values[i] is not None:
+                    values[i] = convert(values[i])
+            rows.append(dict(zip(names, values)))
+        return rows
 
     def _load_rows(self, table, rows):
         if not rows:

@@ -30,7 +30,7 @@ def batches(store, table, batch_size=BATCH_SIZE):
     """The rows of ``table`` in key order, as lists of at most ``batch_size``."""
     key, after = order(table), None
     while True:
-        rows = store._select(table, [], key, after=after, limit=batch_size)
+        rows = store._scan(table, after, batch_size)
         if rows:
             yield rows
         if len(rows) < batch_size:

@@ -78,3 +78,10 @@ def test_key_tables_are_named_honestly():
     keyish = {t for t in TABLES if re.search(r"(^|_)keys?$", t)}
     assert keyish <= KEY_TABLES, f"{keyish - KEY_TABLES}: add to liapstore.ops.tables.KEY_TABLES"
     assert KEY_TABLES - set(TABLES) <= {"player_keys"}
+
+
+def test_status_counts_the_same_tables():
+    # store.TABLES is spelled out because `import liapstore` must not load
+    # peewee (the models); it must still name every table the copy moves.
+    from liapstore.store import TABLES as STATUS_TABLES
+    assert STATUS_TABLES == TABLES
