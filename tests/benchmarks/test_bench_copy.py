@@ -22,7 +22,6 @@ by ``copy --check``'s comparison.
 import os
 import sqlite3
 import time
-import uuid
 
 import psycopg
 import pytest
@@ -30,7 +29,6 @@ import pytest
 import liapstore
 from liapstore.ops import copy
 from liapstore.ops.tables import TABLES, columns
-from support.servers import create_database, drop_database
 
 from copy_source import build
 
@@ -49,20 +47,6 @@ def copy_source(request, tmp_path_factory):
     with liapstore.connect(url) as store:
         rows = sum(copy.counts(store).values())
     return url, str(path), rows, games
-
-
-@pytest.fixture
-def fresh_pg(postgres_admin_url, postgres_template):
-    """A function making fresh migrated PostgreSQL databases, dropped afterwards."""
-    made = []
-
-    def make():
-        name = f"liapstore_copybench_{uuid.uuid4().hex[:12]}"
-        made.append(name)
-        return create_database(postgres_admin_url, name, template=postgres_template)
-    yield make
-    for name in made:
-        drop_database(postgres_admin_url, name)
 
 
 def raw_copy(sqlite_path, pg_url):
@@ -90,13 +74,13 @@ def _check(source_url, target_url, request):
             assert copy.counts(source) == copy.counts(target)
 
 
-def test_copy_raw_psycopg(benchmark, backend, copy_source, fresh_pg, request):
+def test_copy_raw_psycopg(benchmark, backend, copy_source, new_postgres_url, request):
     del backend
     url, path, rows, games = copy_source
     targets = []
 
     def setup():
-        targets.append(fresh_pg())
+        targets.append(new_postgres_url())
         return (path, targets[-1]), {}
 
     benchmark.group = "copy-sqlite-to-postgres"
@@ -108,13 +92,13 @@ def test_copy_raw_psycopg(benchmark, backend, copy_source, fresh_pg, request):
         benchmark.extra_info["rows_per_s"] = round(_RAW["rows_per_s"])
 
 
-def test_copy_liapstore(benchmark, backend, copy_source, fresh_pg, figures, request):
+def test_copy_liapstore(benchmark, backend, copy_source, new_postgres_url, figures, request):
     del backend
     url, path, rows, games = copy_source
     targets = []
 
     def setup():
-        targets.append(fresh_pg())
+        targets.append(new_postgres_url())
         return (targets[-1],), {}
 
     def run(target_url):
@@ -130,7 +114,7 @@ def test_copy_liapstore(benchmark, backend, copy_source, fresh_pg, figures, requ
     ours = rows / benchmark.stats.stats.mean
     raw = _RAW.get("rows_per_s")
     if raw is None:  # run on its own: time the raw side here
-        target = fresh_pg()
+        target = new_postgres_url()
         started = time.perf_counter()
         raw_copy(path, target)
         raw = rows / (time.perf_counter() - started)
