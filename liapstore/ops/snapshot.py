@@ -199,15 +199,16 @@ def restore(path, store, *, key_path=None, without_keys=False, force=False, batc
                            f"{manifest.get('liapstore')}, then upgrade")
     check_schema(store, "target")
     keys = manifest["key_tables"]
+    if manifest["tables"] != [t for t in TABLES if t not in keys] or not set(keys) <= set(TABLES):
+        raise CorruptSnapshot(f"{path}: its tables are not this schema's, in its order")
     key_path = key_path or key_path_for(path)
+    header = None
     if keys and not without_keys:
         if not os.path.exists(key_path):
             raise InvalidInput(f"{path}: its key file {key_path} is missing; name it with "
                                "--keys, or restore --without-keys (encrypted e-mail addresses "
                                "then stay unreadable)")
         header = _check_keys(key_path, manifest["id"])
-    elif keys:
-        header = None
     occupied = {t: n for t in TABLES if (n := store._count(t))}
     if occupied and not force:
         raise Conflict(f"{store!r} is not empty ({', '.join(f'{t}: {n}' for t, n in occupied.items())}); "
@@ -220,15 +221,14 @@ def restore(path, store, *, key_path=None, without_keys=False, force=False, batc
         # loaded where they belong in the foreign-key order, between the
         # data file's tables, which are streamed as they come.
         sections = ({t: list(rows) for t, rows in _sections(key_path, "liapstore_keys")[1]}
-                    if keys and header else {})
+                    if header else {})
         pending = iter(data)
         for table in TABLES:
             if table in keys:
                 if table in sections:
                     _load(store, table, sections[table], batch_size, on_rows)
                 continue
-            name, rows = next(pending)
-            assert name == table
+            _, rows = next(pending)  # the order was checked above
             _load(store, table, rows, batch_size, on_rows)
         for rest in pending:  # the last-line check runs when the iterator ends
             raise CorruptSnapshot(f"{path}: unexpected table {rest[0]}")

@@ -175,3 +175,18 @@ def test_a_restore_failing_midway_leaves_the_target_empty(snap, tmp_path, store)
     assert copy.counts(store)["audit_log"] == snapshot.read_manifest(snap)["rows"]["audit_log"]
     store.create_player("after_restore")
     assert store.list_audit_log(limit=1000).items[-1].changed_data["username"] == "after_restore"
+
+
+def test_a_snapshot_missing_a_table_is_refused(snap, tmp_path):
+    # Consistent in itself (its manifest, sections and last line agree), but
+    # without the seasons table this schema has.
+    values = lines(snap)
+    begin, end = (next(i for i, x in enumerate(values) if isinstance(x, dict) and x.get(k) == "seasons")
+                  for k in ("table", "end"))
+    header = dict(values[0], tables=[t for t in values[0]["tables"] if t != "seasons"])
+    last = values[-1]
+    last = {"complete": True, "rows": {t: n for t, n in last["rows"].items() if t != "seasons"},
+            "checksums": {t: c for t, c in last["checksums"].items() if t != "seasons"}}
+    write(tmp_path / "fewer.gz", [header] + values[1:begin] + values[end + 1:-1] + [last])
+    assert "seasons" not in snapshot.read_manifest(str(tmp_path / "fewer.gz"))["rows"]
+    assert_refused(str(tmp_path / "fewer.gz"), CorruptSnapshot, "not this schema's")
