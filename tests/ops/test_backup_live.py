@@ -16,6 +16,9 @@ from support.servers import create_database, drop_database
 
 from cli_process import run, start
 
+# Every test restores into PostgreSQL too, whatever its source.
+pytestmark = pytest.mark.servers
+
 
 def assert_whole(store, manifest):
     """The store holds exactly the snapshot's moment, each game whole."""
