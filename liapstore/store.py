@@ -133,7 +133,7 @@ class Store(Progress, GameRecording, Friends, Achievements, Emails, Backend):
                "email": None, "created_at": now, "last_seen": now, "is_active": True,
                "games_played": 0, "games_won": 0, "total_score": 0, "highest_score": 0,
                "settings": v.json_object(settings if settings is not None else {}, "settings"),
-               "email_encrypted": None, "email_blind_index": None}
+               "email_encrypted": None}
         if address is None:
             return self._player(self._insert("players", row))
         changes, key_row = self._address_changes(row["id"], address, new_player=True)
