@@ -154,6 +154,10 @@ class Emails:
             if on_batch:
                 on_batch(len(rows))
 
+    def count_pending_emails(self):
+        """How many addresses are still stored in plain text (from before 0006)."""
+        return len(self._select("players", [("email", "!=", None)], ()))
+
     def key_versions(self):
         """``{key_version: number of data keys wrapped under it}``."""
         counts = {}
