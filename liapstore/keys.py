@@ -182,7 +182,8 @@ def open_sealed(key, sealed, aad, what):
     from cryptography.exceptions import InvalidTag
     sealed = bytes(sealed)
     if not sealed.startswith(AES_FORMAT) or len(sealed) < 1 + _NONCE + 16:
-        raise KeyUnavailable(f"{what} is not in a format this liapstore reads")
+        raise KeyUnavailable(f"{what} is not in the format of liapstore's AES-GCM; an address "
+                             "encrypted by PostgreSQL's pgcrypto can be read only there")
     try:
         return _aesgcm(key).decrypt(sealed[1:1 + _NONCE], sealed[1 + _NONCE:], aad)
     except InvalidTag:
