@@ -35,25 +35,25 @@ def test_the_address_is_stored_only_encrypted(store):
         assert key not in bytes(key_row["wrapped_key"]) and key not in bytes(row["email_encrypted"])
 
 
-def test_lookup_by_address_ignores_case_and_blanks(store):
+def test_lookup_by_address_ignores_case(store):
     a = store.create_player("alice", email="Alice@Example.org")
     store.create_player("bob", email="bob@example.org")
-    for asked in ("Alice@Example.org", "alice@example.org", "ALICE@EXAMPLE.ORG", " alice@example.org "):
+    for asked in ("Alice@Example.org", "alice@example.org", "ALICE@EXAMPLE.ORG"):
         found = store.get_player_by_email(asked)
         assert (found.id, found.email) == (a.id, "Alice@Example.org")
     expect(NotFound, store.get_player_by_email, "carol@example.org")
     expect(NotFound, store.get_player_by_email, "alice@example.org.evil")
     e = expect(NotFound, store.get_player_by_email, "nobody@hidden.example")
     assert "hidden.example" not in str(e)
-    for bad in (None, "not-an-address", 5, "a@b"):
+    for bad in (None, "not-an-address", 5, "a@b", " alice@example.org"):
         expect(InvalidInput, store.get_player_by_email, bad)
 
 
 def test_addresses_are_unique_whatever_their_case(store):
     store.create_player("alice", email="shared@example.org")
     counts = rows(store)
-    for other in ("shared@example.org", "SHARED@Example.ORG", "Shared@example.org "):
-        expect(Conflict, store.create_player, "bob", email=other.strip())
+    for other in ("shared@example.org", "SHARED@Example.ORG", "Shared@example.org"):
+        expect(Conflict, store.create_player, "bob", email=other)
     assert rows(store) == counts
     bob = store.create_player("bob", email="bob@example.org")
     expect(Conflict, store.update_player, bob.id, email="Shared@Example.org")
