@@ -139,9 +139,9 @@ class Store(Progress, GameRecording, Friends, Achievements, Emails, Backend):
         changes, key_row = self._address_changes(row["id"], address, new_player=True)
         # The key row references the player: the player first, in one transaction.
         with self.transaction():
-            self._insert("players", {**row, **changes})
+            stored = self._insert("players", {**row, **changes})
             self._insert("player_keys", key_row)
-        return self._player(self._get("players", "id", row["id"]))
+        return from_row(Player, {**stored, "email": address})
 
     def get_or_create_player(self, username, display_name=None):
         """The player with this username, created (as ``create_player`` would)
