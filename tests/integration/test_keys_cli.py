@@ -7,7 +7,6 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner

@@ -161,23 +161,6 @@ def test_a_wrong_master_key_is_refused_clearly(store_url, monkeypatch):
     assert "hunter2" not in str(e) and keys.ENCRYPTION_KEY_ENV in str(e)
 
 
-def test_key_files_in_the_url(backend, tmp_path, monkeypatch, store_url):
-    master, blind = tmp_path / "master.key", tmp_path / "blind.key"
-    master.write_text(keys.generate() + "\n")
-    blind.write_text(keys.generate())
-    monkeypatch.delenv(keys.ENCRYPTION_KEY_ENV)
-    monkeypatch.delenv(keys.BLIND_INDEX_KEY_ENV)
-    sep = "&" if "?" in store_url else "?"
-    url = f"{store_url}{sep}encryption_key_file={master}&blind_index_key_file={blind}"
-    with liapstore.connect(url) as s:
-        p = s.create_player("alice", email="alice@example.org")
-        assert s.get_player_by_email("ALICE@example.org").id == p.id
-        assert s._keyring.master_keys == [keys.parse_key(master.read_text(), "test")]
-    e = expect(KeyUnavailable, liapstore.connect,
-               f"{store_url}{sep}encryption_key_file={tmp_path / 'missing.key'}")
-    assert "missing.key" in str(e)
-
-
 def test_blind_index_is_an_hmac_of_the_normalized_address():
     ring = keys.Keyring([], bytes(range(32)))
     assert ring.blind_index("A@B.org") == ring.blind_index(" a@b.ORG ")
