@@ -303,12 +303,13 @@ class Store(Progress, GameRecording, Friends, Achievements, Emails, Backend):
         raises the same NotFound with the same message, after the same work:
         the caller, and whoever sent the token, cannot tell which it was.
         """
-        digest = _token_hash(token)
-        rows = self._select("player_sessions", [("token_hash", "=", digest)], (), limit=1)
-        now = v.now()
+        digest, now = _token_hash(token), v.now()
+        # The expiry is part of the lookup: an expired session, like an
+        # unknown token, returns no row, so the two cost the same.
+        rows = self._select("player_sessions", [("token_hash", "=", digest),
+                                                ("expires_at", ">", now)], (), limit=1)
         # compare_digest: a found row is compared in constant time as well.
-        if not rows or not hmac.compare_digest(rows[0]["token_hash"], digest) \
-                or rows[0]["expires_at"] <= now:
+        if not rows or not hmac.compare_digest(rows[0]["token_hash"], digest):
             raise NotFound(_REFUSED)
         row = rows[0]
         if row["idle_seconds"] is not None:

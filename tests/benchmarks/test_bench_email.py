@@ -59,3 +59,23 @@ def test_get_session(benchmark, backend, filled):
     tokens = itertools.cycle([store.create_session(pid)[1] for pid in plain[:50]])
     benchmark.group = f"email-get_session-{backend}"
     assert benchmark(lambda: store.get_session(next(tokens))).player_id in plain
+
+
+@pytest.mark.backends("sqlite", "postgres")
+@pytest.mark.parametrize("kind", ["expired", "forged", "malformed", "wrong-type"])
+def test_session_refusals_take_the_same_time(benchmark, backend, filled, kind):
+    """Each kind of bad token, side by side (group "session-refusal-<backend>"):
+    the same hash and the same one lookup, whatever was wrong."""
+    store, plain, _ = filled
+    _, expired = store.create_session(plain[0], ttl=0.001)
+    _, live = store.create_session(plain[1])
+    token = {"expired": expired, "forged": live[:-2] + ("AA" if live[-2:] != "AA" else "BB"),
+             "malformed": "not a token\u00e9", "wrong-type": 12345}[kind]
+    benchmark.group = f"session-refusal-{backend}"
+
+    def refuse():
+        try:
+            store.get_session(token)
+        except liapstore.NotFound as e:
+            return str(e)
+    assert benchmark(refuse) == "no live session for this token"
