@@ -334,3 +334,4 @@ def achievements_backfill(store):
     click.echo(f"checked {done['players']} players, awarded {done['awarded']} achievements")
 
 from . import cli_ops  # noqa: E402,F401 - copy, backup, restore
+from . import cli_keys  # noqa: E402,F401 - registers the keys and sessions commands

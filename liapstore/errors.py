@@ -44,3 +44,13 @@ class SchemaOutdated(StorageUnavailable):
     The message names both versions; ``liapstore migrate`` (or
     ``connect(url)``, which migrates) brings the schema up to date.
     """
+
+
+class KeyUnavailable(StorageUnavailable):
+    """An encryption key the operation needs is not configured, or does not
+    open what is stored (see ``liapstore/keys.py``).
+
+    Raised, for instance, when a player with an e-mail address is read or one
+    is written while ``LIAPSTORE_ENCRYPTION_KEY`` is unset: e-mail is then
+    unavailable, never silently None. The message never contains a key.
+    """

@@ -16,7 +16,7 @@ Conflict and changes nothing.
 """
 from . import validate as v
 from .errors import Conflict, InvalidInput
-from .records import Friendship, Player, from_row
+from .records import Friendship, from_row
 
 
 class Friends:
@@ -111,7 +111,7 @@ class Friends:
 
     def list_friends(self, player_id):
         """A player's friends, as Players ordered by username."""
-        return self._players(self._friend_ids(v.uuid_(player_id, "player_id")))
+        return self._players_by_id(self._friend_ids(v.uuid_(player_id, "player_id")))
 
     def list_friend_requests(self, player_id, *, outgoing=False):
         """Pending requests to ``player_id`` (or, with ``outgoing=True``, the
@@ -126,7 +126,7 @@ class Friends:
         """The players ``player_id`` has blocked, as Players ordered by username."""
         rows = self._select("friendships", [("player_id", "=", v.uuid_(player_id, "player_id")),
                                             ("status", "=", "blocked")], ())
-        return self._players({r["friend_id"] for r in rows})
+        return self._players_by_id({r["friend_id"] for r in rows})
 
     # -- internals ---------------------------------------------------------------
 
@@ -169,9 +169,9 @@ class Friends:
                                              "updated_at": now})
         return from_row(Friendship, self._link(me, other))
 
-    def _players(self, ids):
+    def _players_by_id(self, ids):
         rows = self._select("players", [("id", "in", list(ids))], ("username",)) if ids else []
-        return [from_row(Player, r) for r in rows]
+        return self._players(rows)
 
 
 def _link_where(frm, to, status):

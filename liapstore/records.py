@@ -139,6 +139,8 @@ class Session:
     expires_at: datetime
     ip_address: Optional[str]
     user_agent: Optional[str]
+    #: The latest ``expires_at`` can slide to (None: opened before schema 0006).
+    absolute_expires_at: Optional[datetime] = None
 
 
 @dataclass(frozen=True)

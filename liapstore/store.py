@@ -12,6 +12,7 @@ The game-recording half of the interface (``start_game``, ``record_action``,
 recovery, replay) lives in ``liapstore/games.py``, a mixin of this class.
 """
 import hashlib
+import hmac
 import secrets
 import threading
 import uuid
@@ -20,8 +21,10 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from . import paging, textsearch, validate as v
 from .backend import Backend
+from .keys import Keyring
 from .errors import Conflict, InvalidInput, NotFound
 from .achievements import Achievements
+from .emails import Emails
 from .friends import Friends
 from .games import GameRecording, StateCache
 from .progress import Progress
@@ -34,10 +37,10 @@ _UNSET = object()
 TABLES = ("players", "rooms", "games", "game_players", "rounds", "turns", "player_actions",
           "active_connections", "player_sessions", "analytics_events", "audit_log",
           "friendships", "player_achievements", "seasons", "player_stats", "leaderboard_values",
-          "leaderboard_buckets")
+          "leaderboard_buckets", "player_keys")
 
 
-class Store(Progress, GameRecording, Friends, Achievements, Backend):
+class Store(Progress, GameRecording, Friends, Achievements, Emails, Backend):
     """A liapstore database. Open one with ``liapstore.connect(url)``.
 
     A Store is safe to share between threads. Close it with ``close()`` or use
@@ -54,6 +57,9 @@ class Store(Progress, GameRecording, Friends, Achievements, Backend):
         # Per thread: the callbacks waiting for the outermost commit (None
         # outside a transaction). See transaction() and _after_commit().
         self._tx = threading.local()
+        # The e-mail keys, from the URL's key-file options or the environment
+        # (liapstore/keys.py); never from the schema or the code.
+        self._keyring = Keyring.from_config(url)
 
     # -- life cycle ----------------------------------------------------------
 
@@ -115,17 +121,27 @@ class Store(Progress, GameRecording, Friends, Achievements, Backend):
 
         ``username`` must match ``^[a-zA-Z0-9_-]{3,50}$`` (InvalidInput);
         ``display_name`` defaults to the username. A username or e-mail already
-        in use raises Conflict.
+        in use raises Conflict (addresses differing only in case are the
+        same). The address is stored encrypted: giving one needs the keys
+        (KeyUnavailable otherwise; see ``liapstore/emails.py``).
         """
         now = v.now()
+        address = v.email(email)
         row = {"id": _new_id(), "username": v.username(username),
                "display_name": v.text(display_name if display_name is not None else username,
                                       "display_name"),
-               "email": v.email(email), "created_at": now, "last_seen": now, "is_active": True,
+               "email": None, "created_at": now, "last_seen": now, "is_active": True,
                "games_played": 0, "games_won": 0, "total_score": 0, "highest_score": 0,
                "settings": v.json_object(settings if settings is not None else {}, "settings"),
                "email_encrypted": None}
-        return from_row(Player, self._insert("players", row))
+        if address is None:
+            return self._player(self._insert("players", row))
+        changes, key_row = self._address_changes(row["id"], address, new_player=True)
+        # The key row references the player: the player first, in one transaction.
+        with self.transaction():
+            stored = self._insert("players", {**row, **changes})
+            self._insert("player_keys", key_row)
+        return from_row(Player, {**stored, "email": address})
 
     def get_or_create_player(self, username, display_name=None):
         """The player with this username, created (as ``create_player`` would)
@@ -139,19 +155,20 @@ class Store(Progress, GameRecording, Friends, Achievements, Backend):
                 return self.get_player_by_username(username)
 
     def get_player(self, player_id):
-        """The player with this id, or NotFound."""
-        return from_row(Player, self._get("players", "id", v.uuid_(player_id, "player_id")))
+        """The player with this id, or NotFound; ``email`` is the decrypted address."""
+        return self._player(self._get("players", "id", v.uuid_(player_id, "player_id")))
 
     def get_player_by_username(self, username):
         """The player with this username (case-sensitive), or NotFound."""
-        return from_row(Player, self._get("players", "username", v.text(username, "username")))
+        return self._player(self._get("players", "username", v.text(username, "username")))
 
     def update_player(self, player_id, *, display_name=_UNSET, email=_UNSET, is_active=_UNSET,
                       settings=_UNSET, last_seen=_UNSET):
         """Change the given fields of a player; return the updated player.
 
-        Pass ``email=None`` to remove the address. Statistics are not
-        updatable here: they follow from recorded games.
+        Pass ``email=None`` to remove the address. Changing the address
+        revokes all the player's sessions. Statistics are not updatable here:
+        they follow from recorded games.
         """
         checks = {"display_name": lambda x: v.text(x, "display_name"), "email": v.email,
                   "is_active": lambda x: v.boolean(x, "is_active"),
@@ -159,8 +176,18 @@ class Store(Progress, GameRecording, Friends, Achievements, Backend):
                   "last_seen": lambda x: v.moment(x, "last_seen")}
         changes = _changes(checks, display_name=display_name, email=email, is_active=is_active,
                            settings=settings, last_seen=last_seen)
-        return from_row(Player, self._update_one("players", "id", v.uuid_(player_id, "player_id"),
-                                                 changes))
+        player_id = v.uuid_(player_id, "player_id")
+        if "email" not in changes:
+            return self._player(self._update_one("players", "id", player_id, changes))
+        with self.transaction():
+            old = self._get("players", "id", player_id)
+            address_changes, key_row = self._address_changes(player_id, changes.pop("email"))
+            if key_row:
+                self._insert("player_keys", key_row)
+            changes.update(address_changes)
+            if changes["email_blind_index"] != old["email_blind_index"] or old["email"]:
+                self.revoke_sessions(player_id)
+            return self._player(self._update_one("players", "id", player_id, changes))
 
     def list_players(self, *, active=None, viewer=None, limit=50, after=None):
         """Players ordered by username, one page at a time (``Page``).
@@ -171,7 +198,8 @@ class Store(Progress, GameRecording, Friends, Achievements, Backend):
         where = [] if active is None else [("is_active", "=", v.boolean(active, "active"))]
         if viewer is not None:
             where.append(("id", "not in", list(self._blockers_of(v.uuid_(viewer, "viewer")))))
-        return self._page("players", where, ("username",), limit, after, Player)
+        return self._page("players", where, ("username",), limit, after, Player,
+                          select=lambda *a, **k: self._decrypt_rows(self._select(*a, **k)))
 
     # -- rooms ---------------------------------------------------------------
 
@@ -236,32 +264,74 @@ class Store(Progress, GameRecording, Friends, Achievements, Backend):
 
     # -- sessions ------------------------------------------------------------
 
-    def create_session(self, player_id, *, ttl=timedelta(days=30), ip_address=None,
+    #: The longest a session lives, however often it is used, unless
+    #: ``create_session(max_age=...)`` says otherwise.
+    session_max_age = timedelta(days=90)
+
+    def create_session(self, player_id, *, ttl=timedelta(days=30), max_age=None, ip_address=None,
                        user_agent=None):
         """Open a login session; return ``(session, token)``.
 
-        The token is returned once and never stored: the database keeps only
-        its SHA-256, so a leaked database does not leak live sessions.
+        The session expires ``ttl`` after its last use (``get_session``
+        slides it), and ``max_age`` after its creation at the latest (default
+        ``Store.session_max_age``, or ``ttl`` if that is longer).
+        The token (256 random bits) is returned once and never stored: the
+        database keeps only its SHA-256, so a leaked database does not leak
+        live sessions.
         """
         token = secrets.token_urlsafe(32)
         now = v.now()
+        ttl = v.duration(ttl, "ttl")
+        max_age = (max(ttl, self.session_max_age) if max_age is None
+                   else v.duration(max_age, "max_age"))
+        if max_age < ttl:
+            raise InvalidInput("max_age must not be shorter than ttl")
         row = {"id": _new_id(), "player_id": v.uuid_(player_id, "player_id"),
                "token_hash": _token_hash(token), "created_at": now,
-               "expires_at": v.shifted(now, v.duration(ttl, "ttl"), "ttl"),
+               "expires_at": v.shifted(now, ttl, "ttl"),
                "ip_address": v.ip_address(ip_address),
-               "user_agent": v.text(user_agent, "user_agent", optional=True)}
+               "user_agent": v.text(user_agent, "user_agent", optional=True),
+               "idle_seconds": ttl.total_seconds(),
+               "absolute_expires_at": v.shifted(now, max_age, "max_age")}
         return from_row(Session, self._insert("player_sessions", row)), token
 
     def get_session(self, token):
-        """The live session for ``token``; NotFound if unknown or expired."""
-        row = self._get("player_sessions", "token_hash", _token_hash(v.text(token, "token")))
-        if row["expires_at"] <= v.now():
-            raise NotFound("session expired")
+        """The live session for ``token``, its expiry moved to ``ttl`` from
+        now (never past its absolute limit).
+
+        An expired, revoked, unknown, forged or malformed token (of any type)
+        raises the same NotFound with the same message, after the same work:
+        the caller, and whoever sent the token, cannot tell which it was.
+        """
+        digest, now = _token_hash(token), v.now()
+        # The expiry is part of the lookup: an expired session, like an
+        # unknown token, returns no row, so the two cost the same.
+        rows = self._select("player_sessions", [("token_hash", "=", digest),
+                                                ("expires_at", ">", now)], (), limit=1)
+        # compare_digest: a found row is compared in constant time as well.
+        if not rows or not hmac.compare_digest(rows[0]["token_hash"], digest):
+            raise NotFound(_REFUSED)
+        row = rows[0]
+        if row["idle_seconds"] is not None:
+            # Written only when the expiry moves by 1% of the window or more,
+            # so a busy session costs a write now and then, not on every use.
+            slid = min(now + timedelta(seconds=row["idle_seconds"]), row["absolute_expires_at"])
+            if slid - row["expires_at"] >= timedelta(seconds=row["idle_seconds"] / 100):
+                self._update("player_sessions", [("id", "=", row["id"])], {"expires_at": slid})
+                row["expires_at"] = slid
         return from_row(Session, row)
 
     def delete_session(self, session_id):
-        """End a session (log out). NotFound if it does not exist."""
+        """End (revoke) one session, as logging out does. NotFound if it does not exist."""
         self._delete_one("player_sessions", "id", v.uuid_(session_id, "session_id"))
+
+    def revoke_sessions(self, player_id, *, keep=None):
+        """End every session of a player (all but ``keep``, a session id, if
+        given); return how many. Changing a player's address does this."""
+        where = [("player_id", "=", v.uuid_(player_id, "player_id"))]
+        if keep is not None:
+            where.append(("id", "!=", v.uuid_(keep, "keep")))
+        return self._delete("player_sessions", where)
 
     def list_sessions(self, player_id):
         """A player's sessions, live and expired, oldest first."""
@@ -447,7 +517,14 @@ def _new_id():
 
 
 def _token_hash(token):
-    return hashlib.sha256(token.encode()).hexdigest()
+    # Anything but text hashes as the empty string, which is no token's hash:
+    # a malformed token is looked up and refused like a forged one.
+    data = token.encode("utf-8", "surrogatepass") if isinstance(token, str) else b""
+    return hashlib.sha256(data).hexdigest()
+
+
+#: The one refusal of get_session, whatever was wrong with the token.
+_REFUSED = "no live session for this token"
 
 
 def _changes(checks, **values):

@@ -22,7 +22,7 @@ from ..errors import Conflict, InvalidInput, NotFound
 from ..schema import migrations
 from ..schema.constraints import CHECKS
 from ..schema.fields import utc_text
-from ..schema.models import MODELS, key_columns
+from ..schema.models import MODELS, UNAUDITED_COLUMNS, key_columns
 from ..store import Store
 from ..updates import Add, AtLeast
 from ..validate import now
@@ -265,7 +265,7 @@ class MemoryStore(Store):
         # The SQL backends' audit triggers, in Python.
         if table != "players":
             return
-        data = {k: x for k, x in row.items() if k not in ("email", "email_encrypted")}
+        data = {k: x for k, x in row.items() if k not in UNAUDITED_COLUMNS}
         self._insert("audit_log", {"table_name": table, "operation": operation, "user_id": None,
                                    "changed_data": _jsonable(data), "timestamp": now(),
                                    "ip_address": None})

@@ -20,6 +20,7 @@ from playhouse.pool import MaxConnectionsExceeded
 from ..errors import (Conflict, InvalidInput, LiapstoreError, NotFound, SchemaOutdated,
                       StorageUnavailable)
 from ..games import StaleVersion
+from ..keys import URL_OPTIONS
 from ..schema import migrations
 from ..schema.fields import json_text, utc_text
 from ..schema.models import BY_TABLE, key_columns
@@ -45,6 +46,8 @@ class SqlStore(SqlProgress, Store):
         except ValueError as e:
             raise InvalidInput(f"malformed URL {redact(url)!r}: {redact(str(e), url)}") from None
         params.update(options)
+        for option in URL_OPTIONS:  # Key files: Store.__init__ has read them.
+            params.pop(option, None)
         self.db = self._open(params)
         # The migrations read the dialect off the database object, since
         # playhouse's Runner hands them only (migrator, database).

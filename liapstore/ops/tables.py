@@ -1,7 +1,7 @@
 """The tables the operations move, and one backend-independent form of their values.
 
 ``TABLES`` is ``schema.models.MODELS`` in its foreign-key order: the one
-list. ``KEY_TABLES`` names the tables that hold keys (h-crypto's per-player
+list. ``KEY_TABLES`` names the tables whose models say ``key_store`` (the per-player
 e-mail keys, ``player_keys``): a backup writes them to a separate key file,
 never into the data snapshot, so that destroying a player's key also makes
 the copies of their e-mail address in older backups unreadable, and so that
@@ -26,7 +26,7 @@ from ..schema.models import BY_TABLE, MODELS, key_columns
 TABLES = tuple(m._meta.table_name for m in MODELS)
 
 #: Key stores: backed up to the key file only (see the module docstring).
-KEY_TABLES = frozenset({"player_keys"})
+KEY_TABLES = frozenset(m._meta.table_name for m in MODELS if m.key_store)
 
 
 def columns(table):

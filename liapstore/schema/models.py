@@ -13,13 +13,17 @@ it with ``playhouse.schema_diff``. The memory backend reads keys, uniqueness,
 foreign keys and defaults from these models, so all three backends share one
 description of the constraints.
 """
-from peewee import (BigAutoField, BlobField, BooleanField, CharField, DoubleField, ForeignKeyField,
-                    IntegerField, Model, TextField)
+from peewee import (BigAutoField, BlobField, BooleanField, CharField,
+                    DoubleField, ForeignKeyField, IntegerField, Model, TextField)
 
 from .fields import InetField, JsonField, TimestampField, UuidField
 
 
 class BaseModel(Model):
+    # A key store holds keys, not data: backups write it to a separate key
+    # file (liapstore/ops/snapshot.py), never into the data snapshot.
+    key_store = False
+
     class Meta:
         database = None
         legacy_table_names = False
@@ -36,6 +40,9 @@ class Player(BaseModel):
     id = UuidField(primary_key=True)
     username = CharField(max_length=50, unique=True)
     display_name = CharField(max_length=100)
+    # Since 0006 an address is stored only encrypted (email_encrypted, under
+    # the player's key in player_keys) with its blind index; ``email`` holds
+    # only addresses written before 0006 and not yet encrypted ("pending").
     email = CharField(max_length=255, null=True, unique=True)
     created_at = TimestampField()
     last_seen = TimestampField()
@@ -46,9 +53,14 @@ class Player(BaseModel):
     highest_score = IntegerField(default=0)
     settings = JsonField(default=dict)
     email_encrypted = BlobField(null=True)
+    email_blind_index = CharField(max_length=64, null=True, unique=True)
 
     class Meta:
         table_name = "players"
+
+
+#: Columns of ``players`` the audit trail never copies (addresses, in any form).
+UNAUDITED_COLUMNS = ("email", "email_encrypted", "email_blind_index")
 
 
 class Room(BaseModel):
@@ -171,6 +183,10 @@ class PlayerSession(BaseModel):
     expires_at = TimestampField()
     ip_address = InetField(null=True)
     user_agent = TextField(null=True)
+    # Sliding expiry (0006): a use moves expires_at to now + idle_seconds,
+    # never past absolute_expires_at. NULL: a session from before 0006.
+    idle_seconds = DoubleField(null=True)
+    absolute_expires_at = TimestampField(null=True)
 
     class Meta:
         table_name = "player_sessions"
@@ -300,8 +316,27 @@ class LeaderboardBucket(BaseModel):
         indexes = ((("period", "board", "bucket"), True),)
 
 
+# -- the key store (migration 0006; see liapstore/keys.py) ------------------------------
+
+class PlayerKey(BaseModel):
+    """A player's random data key, wrapped under the master key of ``key_version``.
+
+    A key store, not data: backups keep it apart from the data snapshot, and
+    erasing the player deletes the row, which leaves every copy of their
+    encrypted address unreadable."""
+    player_id = ForeignKeyField(Player, column_name="player_id", primary_key=True,
+                                on_delete="CASCADE", lazy_load=False)
+    wrapped_key = BlobField()
+    key_version = IntegerField()
+    created_at = TimestampField()
+    key_store = True
+
+    class Meta:
+        table_name = "player_keys"
+
+
 # In dependency order: a table's references come before it.
 MODELS = (Player, Room, Game, GamePlayer, Round, Turn, PlayerAction, ActiveConnection,
           PlayerSession, AnalyticsEvent, AuditLog, Friendship, PlayerAchievement, Season,
-          PlayerStats, LeaderboardValue, LeaderboardBucket)
+          PlayerStats, LeaderboardValue, LeaderboardBucket, PlayerKey)
 BY_TABLE = {m._meta.table_name: m for m in MODELS}

@@ -18,10 +18,13 @@ How a test is parametrized:
 A test that is left with no scheme is deselected, not skipped: it is simply
 not part of this run.
 """
+import hashlib
+import os
+
 import pytest
 
 import liapstore
-from liapstore import urls
+from liapstore import keys, urls
 
 
 def pytest_addhooks(pluginmanager):
@@ -29,7 +32,18 @@ def pytest_addhooks(pluginmanager):
     pluginmanager.add_hookspecs(hooks)
 
 
+#: The e-mail keys of the suite's stores (liapstore/keys.py), used unless the
+#: environment names keys of its own. Test keys, public on purpose: a backend
+#: that takes its keys some other way still sees these variables set.
+TEST_KEYS = {keys.ENCRYPTION_KEY_ENV: hashlib.sha256(b"liapstore test master key").hexdigest(),
+             keys.BLIND_INDEX_KEY_ENV: hashlib.sha256(b"liapstore test blind-index key").hexdigest()}
+
+
 def pytest_configure(config):
+    # Set for the whole run (subprocesses the tests start included), so every
+    # store the suite opens can write and read addresses.
+    for name, value in TEST_KEYS.items():
+        os.environ.setdefault(name, value)
     config.addinivalue_line("markers", "backends(*schemes): run only on these backends")
     config.addinivalue_line("markers", "durable: run only on backends whose stores are durable "
                                        "(the test reopens store_url and expects the same data)")

@@ -11,6 +11,7 @@ import pytest
 
 import liapstore
 from liapstore.ops import copy, snapshot
+from liapstore.ops.tables import KEY_TABLES
 from liapstore.simulate import simulate
 from support.servers import create_database, drop_database
 
@@ -22,7 +23,11 @@ pytestmark = pytest.mark.servers
 
 def assert_whole(store, manifest):
     """The store holds exactly the snapshot's moment, each game whole."""
-    assert copy.counts(store) == manifest["rows"]
+    counts = copy.counts(store)
+    # A data file's manifest counts the data tables; the key store's rows are
+    # counted by the key file.
+    assert {t: n for t, n in counts.items() if t not in KEY_TABLES or t in manifest["rows"]} \
+        == manifest["rows"]
     games = store._select("games", [], ("id",))
     for game in games:
         actions = store._select("player_actions", [("game_id", "=", game["id"])], ())
@@ -106,5 +111,6 @@ def test_backup_of_a_memory_store_while_a_thread_records(tmp_path, request):
         stop.set()
         recorder.join()
     assert not errors
-    assert snapshot.read_manifest(path)["rows"] == manifest["rows"]
+    assert snapshot.read_manifest(path)["rows"] == {
+        t: n for t, n in manifest["rows"].items() if t not in KEY_TABLES}
     restore_everywhere(path, manifest, tmp_path, request)

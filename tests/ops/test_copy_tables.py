@@ -72,12 +72,10 @@ def test_the_tables_are_the_models_in_foreign_key_order():
 
 def test_key_tables_are_named_honestly():
     # A table whose name says it holds keys is a key store: its rows go to
-    # the key file, never into a snapshot. A name in KEY_TABLES that is not
-    # a model yet is h-crypto's player_keys (migration 0006) before it is
-    # merged; once its migration exists, the test above demands its model.
+    # the key file, never into a snapshot (the models say which: key_store).
     keyish = {t for t in TABLES if re.search(r"(^|_)keys?$", t)}
-    assert keyish <= KEY_TABLES, f"{keyish - KEY_TABLES}: add to liapstore.ops.tables.KEY_TABLES"
-    assert KEY_TABLES - set(TABLES) <= {"player_keys"}
+    assert keyish <= KEY_TABLES, f"{keyish - KEY_TABLES}: set key_store = True on its model"
+    assert KEY_TABLES == {"player_keys"}
 
 
 def test_status_counts_the_same_tables():

@@ -3,6 +3,7 @@ with a clear error before anything is written; key tables live in the key
 file only. Made and restored on the memory backend (the file format is the
 same for every backend; the contract suite restores into each)."""
 import gzip
+import shutil
 import json
 
 import pytest
@@ -13,6 +14,7 @@ from liapstore import Conflict, InvalidInput, SchemaOutdated
 from liapstore.cli import main
 from liapstore.ops import copy, snapshot
 from liapstore.ops.snapshot import CorruptSnapshot
+from liapstore.ops.tables import KEY_TABLES
 from liapstore.testing.contract.test_contract_copy import fill
 
 
@@ -51,8 +53,10 @@ def test_the_manifest_records_versions_and_the_counts_of_the_moment(source, snap
     manifest = snapshot.read_manifest(snap)
     assert manifest["liapstore_snapshot"] == snapshot.FORMAT
     assert manifest["schema_version"] == source.schema_version()[1]
-    assert manifest["rows"] == copy.counts(source)
-    assert manifest["checksums"] == {t.table: t.checksum for t in copy.checksums(source)}
+    # The data file's manifest: the key store's rows are in the key file.
+    assert manifest["rows"] == {t: n for t, n in copy.counts(source).items() if t not in KEY_TABLES}
+    assert manifest["checksums"] == {t.table: t.checksum for t in copy.checksums(source)
+                                     if t.table not in KEY_TABLES}
 
 
 def test_a_truncated_file_is_refused(snap, tmp_path):
@@ -111,34 +115,38 @@ def test_a_non_empty_target_is_refused_without_force(snap, source):
 
 
 def test_key_tables_go_to_the_key_file_only(source, tmp_path):
-    # player_keys is not a table on this branch yet: friendships stands in
-    # for a key store, through the same parameter KEY_TABLES feeds.
+    # player_keys (the per-player e-mail keys) is the key store: its rows go
+    # to FILE.keys and never into the data snapshot.
+    alice = source.create_player("mail_alice", email="alice@example.com")
+    source.create_player("mail_bob", email="bob@example.com")
     path = str(tmp_path / "snap.gz")
-    manifest = snapshot.backup(source, path, key_tables={"friendships"})
-    assert manifest["key_tables"] == ["friendships"] and manifest["rows"]["friendships"] == 2
+    manifest = snapshot.backup(source, path)
+    assert manifest["key_tables"] == ["player_keys"] and manifest["rows"]["player_keys"] == 3
     data = lines(path)
-    assert {"table": "friendships", "columns": ["player_id", "friend_id", "status", "created_at",
-                                                "updated_at"]} not in data
-    assert "friendships" not in data[0]["tables"]
+    assert not any(isinstance(x, dict) and x.get("table") == "player_keys" for x in data)
+    assert "player_keys" not in data[0]["tables"]
     keys = lines(path + ".keys")
-    assert keys[0]["id"] == data[0]["id"] and keys[0]["tables"] == ["friendships"]
-    assert sum(isinstance(x, list) for x in keys) == 2
+    assert keys[0]["id"] == data[0]["id"] and keys[0]["tables"] == ["player_keys"]
+    assert sum(isinstance(x, list) for x in keys) == 3  # fill() made one more
     with liapstore.connect("memory://") as target:
         snapshot.restore(path, target)
         assert copy.compare(source, target) == []
+        assert target.get_player(alice.id).email == "alice@example.com"
     moved = tmp_path / "elsewhere.keys"
     (tmp_path / "snap.gz.keys").rename(moved)
     assert_refused(path, InvalidInput, "key file .* is missing")
     other = str(tmp_path / "other.gz")
-    snapshot.backup(source, other, key_tables={"friendships"})
+    snapshot.backup(source, other)
     assert_refused(path, InvalidInput, "another snapshot", key_path=other + ".keys")
     with liapstore.connect("memory://") as target:
         snapshot.restore(path, target, key_path=str(moved))
         assert copy.compare(source, target) == []
     with liapstore.connect("memory://") as target:
+        # Data without its keys: the players are back, their addresses are not.
         snapshot.restore(path, target, without_keys=True)
-        assert copy.counts(target)["friendships"] == 0
+        assert copy.counts(target)["player_keys"] == 0
         assert copy.counts(target)["players"] == copy.counts(source)["players"]
+        assert target.get_player(alice.id).email is None
 
 
 def test_restore_command_says_why_it_refuses(snap, tmp_path):
@@ -167,6 +175,7 @@ def test_a_restore_failing_midway_leaves_the_target_empty(snap, tmp_path, store)
         total.add(row)
     values[end]["checksum"] = values[-1]["checksums"]["games"] = total.hex
     write(tmp_path / "dangling.gz", values)
+    shutil.copy(snap + ".keys", tmp_path / "dangling.gz.keys")  # same snapshot id
     assert snapshot.read_manifest(str(tmp_path / "dangling.gz"))["rows"]["games"] == 2
     with pytest.raises(liapstore.NotFound):
         snapshot.restore(str(tmp_path / "dangling.gz"), store)

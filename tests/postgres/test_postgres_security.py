@@ -6,6 +6,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from liapstore import keys
+
 pytestmark = pytest.mark.backends("postgres")
 
 
@@ -53,24 +55,29 @@ def test_audit_times_are_utc_text_whatever_the_session_time_zone(store, store_ur
     assert data["is_active"] is True
 
 
-def test_email_is_encrypted_when_a_key_is_configured(store, store_url):
-    key = "k3y-" + uuid.uuid4().hex
+def test_email_is_pgcrypto_output_under_the_players_own_key(store, store_url):
+    p = store.create_player("crypto", email="c@mail.example")
+    q = store.create_player("other", email="o@mail.example")
+    ring = store._keyring
     with raw(store_url) as conn:
-        with conn.transaction():
-            conn.execute("SELECT set_config('app.encryption_key', %s, true)", (key,))
-            [(pid, email, encrypted)] = conn.execute(
-                "INSERT INTO players (username, display_name, email) "
-                "VALUES ('crypto', 'C', 'c@mail.example') RETURNING id, email, email_encrypted").fetchall()
-        assert email is None and encrypted is not None
-        assert b"c@mail.example" not in bytes(encrypted)
-        [(plain,)] = conn.execute("SELECT pgp_sym_decrypt(email_encrypted, %s) FROM players "
-                                  "WHERE id = %s", (key, pid)).fetchall()
+        [(email, encrypted)] = conn.execute("SELECT email, email_encrypted FROM players "
+                                            "WHERE id = %s", (p.id,)).fetchall()
+        [(wrapped, version)] = conn.execute("SELECT wrapped_key, key_version FROM player_keys "
+                                            "WHERE player_id = %s", (p.id,)).fetchall()
+        assert email is None and b"c@mail.example" not in bytes(encrypted)
+        own = keys.pgp_passphrase(ring.unwrap(p.id, wrapped, version))
+        [(plain,)] = conn.execute("SELECT pgp_sym_decrypt(%s, %s)", (encrypted, own)).fetchall()
         assert plain == "c@mail.example"
-        # Without a key, the address is kept as it is (the store's own path).
-        [(email,)] = conn.execute("INSERT INTO players (username, display_name, email) "
-                                  "VALUES ('plain', 'P', 'p@mail.example') RETURNING email").fetchall()
-        assert email == "p@mail.example"
-    assert store.get_player(pid).email is None
+        # Neither the master key nor another player's data key opens it.
+        [(w2, v2)] = conn.execute("SELECT wrapped_key, key_version FROM player_keys "
+                                  "WHERE player_id = %s", (q.id,)).fetchall()
+        for wrong in (ring.master_keys[0].hex(), keys.pgp_passphrase(ring.unwrap(q.id, w2, v2))):
+            with pytest.raises(psycopg.Error, match="Wrong key"):
+                conn.execute("SELECT pgp_sym_decrypt(%s, %s)", (encrypted, wrong))
+        # A raw insert of a plain address is kept as it is: pending, as before 0006.
+        [(pending,)] = conn.execute("INSERT INTO players (username, display_name, email) "
+                                    "VALUES ('plain', 'P', 'p@mail.example') RETURNING id").fetchall()
+    assert store.get_player(pending).email == "p@mail.example"
 
 
 def test_row_level_security_holds_application_roles(store, store_url):

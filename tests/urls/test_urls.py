@@ -150,7 +150,8 @@ def test_scheme_is_case_insensitive():
 
 def test_importing_liapstore_loads_no_driver():
     code = ("import liapstore, sys; "
-            "bad = [m for m in sys.modules if m.startswith(('psycopg', 'redis', 'peewee', 'playhouse', "
+            "bad = [m for m in sys.modules if m.startswith(('psycopg', 'redis', 'cryptography', "
+            "'peewee', 'playhouse', "
             "'pytest', '_pytest', 'liapstore.testing'))]; "
             "assert not bad, bad")
     env = {k: v for k, v in os.environ.items() if k != "LIAPSTORE_URL"}

@@ -8,10 +8,10 @@ player; the test uses the backends' ``_delete`` table primitive, which the
 SQL triggers and the memory backend both audit).
 """
 from liapstore.testing.support import SHORT, audit_payload as payload, record, script, start
-from liapstore.schema.models import Player as PlayerModel
+from liapstore.schema.models import UNAUDITED_COLUMNS, Player as PlayerModel
 
 # The audited columns: every column of players except the e-mail ones.
-AUDITED = {f.column_name for f in PlayerModel._meta.sorted_fields} - {"email", "email_encrypted"}
+AUDITED = {f.column_name for f in PlayerModel._meta.sorted_fields} - set(UNAUDITED_COLUMNS)
 
 
 def test_audit_payload_is_the_whole_row_in_one_form(store):

@@ -19,7 +19,7 @@ from decimal import Decimal
 
 import pytest
 
-from liapstore import InvalidInput
+from liapstore import InvalidInput, NotFound
 from liapstore.validate import MAX_JSON_BYTES, MAX_JSON_DEPTH, MAX_JSON_INT_DIGITS
 from liapstore.testing.support import (SHORT, expect, find_seed, make_players, record, rows,
                                        script, start)
@@ -328,7 +328,9 @@ def test_wrong_types_for_text_and_ids_are_invalid_input(store):
             expect(InvalidInput, store.create_room, "R1", bad)
             expect(InvalidInput, store.record_event, bad)
             expect(InvalidInput, store.get_player_by_username, bad)
-            expect(InvalidInput, store.get_session, bad)
+            # A token of any kind that opens no session is refused alike
+            # (test_contract_sessions_expiry.py), a wrong type included.
+            expect(NotFound, store.get_session, bad)
             expect(InvalidInput, store.search_rooms, bad)
             expect(InvalidInput, store.update_room, uuid.uuid4(), status=bad)
             expect(InvalidInput, store.get_player, bad)

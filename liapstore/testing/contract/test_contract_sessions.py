@@ -44,8 +44,7 @@ def test_unknown_tokens(store):
     for bad in (token + "x", token[:-1], token.upper() if token.upper() != token else token + "A",
                 "nothing", " " + token):
         expect(NotFound, store.get_session, bad)
-    for bad in ("", None, 42, "a\x00b"):
-        expect(InvalidInput, store.get_session, bad)
+    # Malformed tokens are refused as unknown ones are: see test_contract_sessions_expiry.py.
 
 
 def test_expired_sessions(store):
