@@ -8,7 +8,7 @@
 Importing this package loads no database driver; the backend a URL names is
 imported when it is first opened.
 """
-from .errors import (Conflict, InvalidInput, LiapstoreError, NotFound, SchemaOutdated,
+from .errors import (Conflict, Forbidden, InvalidInput, LiapstoreError, NotFound, SchemaOutdated,
                      StorageUnavailable)
 from .records import (AchievementAward, Action, AnalyticsEvent, AuditEntry, Connection, Friendship,
                       Game, LeaderboardEntry, Page, Player, Room, Round, SavedGame, Seat, Session,
@@ -45,7 +45,7 @@ def connect(url=None, *, migrate=True, **options):
 
 
 __all__ = ["connect", "register_backend", "supported_schemes", "DEFAULT_URL", "Store",
-           "LiapstoreError", "InvalidInput", "NotFound", "Conflict", "StorageUnavailable",
+           "LiapstoreError", "InvalidInput", "NotFound", "Conflict", "Forbidden", "StorageUnavailable",
            "SchemaOutdated",
            "Player", "Room", "Game", "Seat", "Round", "Turn", "Action", "Session", "Connection",
            "AnalyticsEvent", "AuditEntry", "LeaderboardEntry", "Page", "SavedGame", "Friendship",

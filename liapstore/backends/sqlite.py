@@ -47,7 +47,12 @@ class SqliteStore(SqlStore):
             raise InvalidInput(f"unknown sqlite:// options {sorted(params)}; "
                                "supported: busy_timeout, synchronous")
         self.path = os.path.abspath(path)
-        return _Database(self.path, pragmas=pragmas)
+        db = _Database(self.path, pragmas=pragmas)
+        db.identity = self._identity
+        return db
+
+    def _identity(self):
+        return self.acting_player, self._client_ip()
 
     @contextmanager
     def translate_errors(self, deleting=False):
@@ -88,9 +93,13 @@ class _Database(SqliteDatabase):
         super().__init__(*args, **kwargs)
         self._read_only = threading.local()  # per thread, as the connections are
 
+    #: The store's identity callable (see register_functions).
+    identity = None
+
     def _connect(self):
         conn = super()._connect()
         self._read_only.value = not os.access(self.database, os.W_OK)
+        register_functions(conn, self.identity)
         return conn
 
     def opened_read_only(self):
@@ -104,6 +113,26 @@ class _Database(SqliteDatabase):
 
     def savepoint(self):
         return _Savepoint(self)
+
+
+def register_functions(conn, identity=None):
+    """Give a sqlite3 connection the functions the audit triggers call:
+    ``current_user_id()`` and ``liapstore_client_ip()``, the acting player
+    and client address (``Store.acting_as``) as text, NULL for the server.
+
+    The store's own connections have them. Any other connection that writes
+    players, player_sessions or rooms (the sqlite3 shell, a script) must
+    register them first, or SQLite refuses the statement ("no such
+    function"); ``identity``, a callable returning ``(player id, client IP)``,
+    defaults to none (the entries then name no one).
+    """
+    def part(i):
+        value = identity()[i] if identity else None
+        return None if value is None else str(value)
+
+    # Not deterministic: the same statement gives another answer for another actor.
+    conn.create_function("current_user_id", 0, lambda: part(0))
+    conn.create_function("liapstore_client_ip", 0, lambda: part(1))
 
 
 class _Savepoint(_savepoint):

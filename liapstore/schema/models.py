@@ -200,6 +200,7 @@ class AuditLog(BaseModel):
 
     class Meta:
         table_name = "audit_log"
+        indexes = ((("user_id", "id"), False),)
 
 
 class Friendship(BaseModel):
