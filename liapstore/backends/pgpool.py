@@ -101,7 +101,9 @@ class PipeliningDatabase(PooledPostgresqlDatabase):
         owed = self._owed()
         # Outside a transaction, an identity goes in the same pipeline as the
         # statement: both run in one implicit transaction, which ends with it.
-        once = None if owed or self.in_transaction() else self._identity_statement()
+        # (psycopg 3's pipeline; psycopg2 has none, and there only the store's checks apply.)
+        once = (None if owed or self.in_transaction()
+                or not hasattr(self._state.conn, "pipeline") else self._identity_statement())
         if not (owed or once) or ((cursor_options or self.query_hooks) and not once):
             return super()._execute_cursor(sql, params, **cursor_options)
         owed_now, owed[:] = (list(owed) or [once]), []
