@@ -8,17 +8,22 @@ same pipeline as the statement: no round trip is added
 server's work on two more statements per transaction and the policies'
 checks. Elsewhere it is a ContextVar read and the store's checks.
 
-Two groups: ``security-record`` (a short game, one transaction per action,
-recorded inside ``acting_as`` or not) and ``security-read`` (200
+Groups: ``security-record`` (a short game, one transaction per action,
+recorded inside ``acting_as`` or not), ``security-read`` (200
 ``get_session`` calls, each a statement outside any transaction on
-PostgreSQL, the policy on player_sessions applying).
+PostgreSQL) and, on PostgreSQL, ``security-role`` (the game recorded acting
+as a player by the tables' owner, which no policy binds, and by an
+application role granted by ``migrate --grant-to``, which the policies and
+the profile trigger bind).
 """
 import contextlib
 import itertools
 
 import pytest
 
+import liapstore
 from liapstore.game import bots
+from support.approle import application_role
 
 SEED = 7
 SETTINGS = {"winning_score": 15, "max_rounds": 3}
@@ -82,3 +87,30 @@ def test_read_acting_as(benchmark, backend, store, mode, figures):
         figures(f"[bench security-read {backend} {mode}] {per_read:.0f} µs/read")
     with store.acting_as(alice.id):
         assert store.get_session(token) == session
+
+
+@pytest.mark.backends("postgres")
+@pytest.mark.parametrize("role", ["owner", "application"])
+def test_record_game_as_the_application_role(benchmark, backend, store, store_url, short_game,
+                                             role, figures):
+    with contextlib.ExitStack() as stack:
+        url = store_url if role == "owner" else stack.enter_context(application_role(store_url))
+        s = stack.enter_context(liapstore.connect(url, migrate=False))
+        players = [s.create_player(f"role-{i}").id for i in range(4)]
+
+        def new_game():
+            room = s.create_room(f"ROLE-{next(_codes)}", "benchmark")
+            return (s.start_game(room.id, players, **SETTINGS).id,), {}
+
+        def record(game_id):
+            with s.acting_as(players[0], "192.0.2.1"):
+                for seq, action in enumerate(short_game, 1):
+                    s.record_action(game_id, seq, action)
+
+        benchmark.group = "security-role-postgres"
+        benchmark.extra_info.update(role=role, actions=len(short_game))
+        benchmark.pedantic(record, setup=new_game, rounds=ROUNDS[backend], warmup_rounds=1)
+        if benchmark.stats is not None:
+            per_action = benchmark.stats.stats.mean / len(short_game) * 1e6
+            figures(f"[bench security-role postgres {role}] {per_action:.0f} µs/action")
+        assert s.verify_stats() == []

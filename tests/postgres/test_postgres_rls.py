@@ -6,55 +6,30 @@ store's checks are bypassed (raw SQL, the table primitives) to show that the
 database holds them too, and the identity is shown never to leak across
 pooled connections or threads.
 """
-import os
-import subprocess
-import sys
 import threading
 import uuid
 from contextlib import nullcontext
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
-from psycopg import errors, sql
+from psycopg import errors
 
 import liapstore
 from liapstore import Forbidden, InvalidInput, NotFound
 from liapstore.testing.support import SHORT, make_players, record, script, start
 
+from support.approle import application_role, cli
 from test_postgres_round_trips import counting
 
 pytestmark = pytest.mark.backends("postgres")
 
 
-def as_user(url, user):
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=f"{user}@{parts.hostname}:{parts.port or 5432}"))
-
-
-def cli(*args):
-    """Run the liapstore command in a process of its own; its output."""
-    # The same liapstore as this test's, whatever the working directory.
-    env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(liapstore.__file__))}
-    done = subprocess.run([sys.executable, "-c", "from liapstore.cli import main; main()", *args],
-                          capture_output=True, text=True, timeout=300, env=env)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
-
-
 @pytest.fixture
 def app_role(store, store_url):
     """A new LOGIN role granted by ``migrate --grant-to``; yields its URL."""
-    role = f"liapstore_app_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(store_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
-    try:
-        assert f"granted role {role}" in cli("migrate", "--url", store_url, "--grant-to", role)
-        yield as_user(store_url, role)
-    finally:
-        with psycopg.connect(store_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
-            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+    with application_role(store_url) as url:
+        yield url
 
 
 @pytest.fixture
