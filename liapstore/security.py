@@ -101,6 +101,12 @@ class Security:
         stack = self._actors.get()
         return stack[-1][1] if stack else None
 
+    def _identity(self):
+        """``(player id, client IP)`` of the current thread, None where unset:
+        what a SQL backend hands its database (pgpool, the SQLite functions)."""
+        stack = self._actors.get()
+        return stack[-1] if stack else (None, None)
+
     @contextmanager
     def _as_server(self):
         """The server's own work (recording games, rebuilding statistics),

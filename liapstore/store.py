@@ -164,8 +164,7 @@ class Store(Security, Progress, GameRecording, Friends, Achievements, Backend):
                            settings=settings, last_seen=last_seen)
         player_id = v.uuid_(player_id, "player_id")
         self._check_player_update(player_id, changes)
-        return from_row(Player, self._update_one("players", "id", v.uuid_(player_id, "player_id"),
-                                                 changes))
+        return from_row(Player, self._update_one("players", "id", player_id, changes))
 
     def list_players(self, *, active=None, viewer=None, limit=50, after=None):
         """Players ordered by username, one page at a time (``Page``).
@@ -326,7 +325,8 @@ class Store(Security, Progress, GameRecording, Friends, Achievements, Backend):
             self._check_self(where[-1][2], "list the connections")
         if room_id is not None:
             where.append(("room_id", "=", v.uuid_(room_id, "room_id")))
-        rows = self._select("active_connections", self._owned("active_connections", where), ("connected_at", "connection_id"))
+        rows = self._select("active_connections", self._owned("active_connections", where),
+                            ("connected_at", "connection_id"))
         return [from_row(Connection, r) for r in rows]
 
     def sweep_stale_connections(self, older_than=timedelta(seconds=60), *, now=None):

@@ -69,9 +69,6 @@ class PostgresStore(SqlStore):
         db.identity = self._identity
         return db
 
-    def _identity(self):
-        return self.acting_player, self._client_ip()
-
     def _actor_changed(self):
         # BEGIN names the identity of the thread when it is sent; a change
         # inside an open transaction is named from the next statement on.

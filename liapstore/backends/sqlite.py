@@ -51,9 +51,6 @@ class SqliteStore(SqlStore):
         db.identity = self._identity
         return db
 
-    def _identity(self):
-        return self.acting_player, self._client_ip()
-
     @contextmanager
     def translate_errors(self, deleting=False):
         try:
