@@ -47,9 +47,56 @@ class SqliteStore(SqlStore):
             raise InvalidInput(f"unknown sqlite:// options {sorted(params)}; "
                                "supported: busy_timeout, synchronous")
         self.path = os.path.abspath(path)
-        db = _Database(self.path, pragmas=pragmas)
-        db.identity = self._identity
-        return db
+        return _Database(self.path, pragmas=pragmas)
+
+    # -- the acting player, for the audit triggers ---------------------------------------
+    #
+    # SQLite has no session settings, and functions registered on the
+    # store's connections would break every other connection that writes an
+    # audited table ("no such function"). Instead the triggers read the
+    # one-row table liapstore_actor, which the store fills at the start of a
+    # write transaction that has an identity and empties before it commits:
+    # SQLite lets one write transaction run at a time, so the row is always
+    # that of the transaction that writes, and any other connection finds
+    # it empty (the server, no one). Work without an identity adds nothing.
+
+    @contextmanager
+    def _transaction(self):
+        outer = not self.db.in_transaction()
+        with super()._transaction():
+            if outer:
+                self._name_actor()
+            yield
+            if outer and getattr(self._tx, "actor_named", False):
+                self.db.execute_sql("DELETE FROM liapstore_actor")
+                self._tx.actor_named = False
+
+    @contextmanager
+    def _write(self, deleting=False):
+        # A write with an identity outside any transaction gets one, to name it.
+        if self.db.in_transaction() or self._identity() == (None, None):
+            with super()._write(deleting):
+                yield
+        else:
+            with self._transaction(), super()._write(deleting):
+                yield
+
+    def _actor_changed(self):
+        if self.db.in_transaction():
+            self._name_actor(clear=True)
+
+    def _name_actor(self, clear=False):
+        """Name the current identity in liapstore_actor (or, with ``clear``,
+        empty it when there is none)."""
+        user_id, ip = self._identity()
+        if user_id is None and ip is None:
+            if clear and getattr(self._tx, "actor_named", False):
+                self.db.execute_sql("DELETE FROM liapstore_actor")
+                self._tx.actor_named = False
+            return
+        self.db.execute_sql("INSERT OR REPLACE INTO liapstore_actor (id, user_id, ip_address) "
+                            "VALUES (1, ?, ?)", (None if user_id is None else str(user_id), ip))
+        self._tx.actor_named = True
 
     @contextmanager
     def translate_errors(self, deleting=False):
@@ -90,13 +137,9 @@ class _Database(SqliteDatabase):
         super().__init__(*args, **kwargs)
         self._read_only = threading.local()  # per thread, as the connections are
 
-    #: The store's identity callable (see register_functions).
-    identity = None
-
     def _connect(self):
         conn = super()._connect()
         self._read_only.value = not os.access(self.database, os.W_OK)
-        register_functions(conn, self.identity)
         return conn
 
     def opened_read_only(self):
@@ -110,26 +153,6 @@ class _Database(SqliteDatabase):
 
     def savepoint(self):
         return _Savepoint(self)
-
-
-def register_functions(conn, identity=None):
-    """Give a sqlite3 connection the functions the audit triggers call:
-    ``current_user_id()`` and ``liapstore_client_ip()``, the acting player
-    and client address (``Store.acting_as``) as text, NULL for the server.
-
-    The store's own connections have them. Any other connection that writes
-    players, player_sessions or rooms (the sqlite3 shell, a script) must
-    register them first, or SQLite refuses the statement ("no such
-    function"); ``identity``, a callable returning ``(player id, client IP)``,
-    defaults to none (the entries then name no one).
-    """
-    def part(i):
-        value = identity()[i] if identity else None
-        return None if value is None else str(value)
-
-    # Not deterministic: the same statement gives another answer for another actor.
-    conn.create_function("current_user_id", 0, lambda: part(0))
-    conn.create_function("liapstore_client_ip", 0, lambda: part(1))
 
 
 class _Savepoint(_savepoint):

@@ -10,7 +10,6 @@ import pytest
 
 import liapstore
 from liapstore import InvalidInput, StorageUnavailable
-from liapstore.backends.sqlite import register_functions
 from liapstore.schema import models
 from liapstore.schema.fields import utc_text
 from liapstore.testing.support import (assert_detects, corruption_cases, make_players,
@@ -25,7 +24,6 @@ def path_of(url):
 
 def raw(url, foreign_keys=True):
     conn = sqlite3.connect(path_of(url), isolation_level=None)
-    register_functions(conn)  # the audit triggers call them
     if foreign_keys:
         conn.execute("PRAGMA foreign_keys = ON")
     return conn

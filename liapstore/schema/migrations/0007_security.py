@@ -32,8 +32,9 @@ def write_sqlite_audit_triggers(db, table):
         db.execute_sql(
             f"CREATE TRIGGER {name} AFTER {operation} ON {table} BEGIN\n"
             f"    INSERT INTO audit_log (table_name, operation, user_id, changed_data, timestamp, ip_address)\n"
-            f"    VALUES ('{table}', '{operation}', current_user_id(), json_object({pairs}),\n"
-            f"            strftime('%Y-%m-%d %H:%M:%f000+00:00', 'now'), liapstore_client_ip());\n"
+            f"    VALUES ('{table}', '{operation}', (SELECT user_id FROM liapstore_actor),\n"
+            f"            json_object({pairs}), strftime('%Y-%m-%d %H:%M:%f000+00:00', 'now'),\n"
+            f"            (SELECT ip_address FROM liapstore_actor));\n"
             f"END")
 
 
