@@ -257,3 +257,13 @@ def row_payload(store, table, key):
             return x.isoformat(sep=" ", timespec="microseconds")
         return x
     return {c: form(x) for c, x in row.items() if not secret_column(c)}
+
+
+def test_sessions_deleted_with_their_player_are_audited(store):
+    alice = make_players(store, 1)[0]
+    session, _ = store.create_session(alice.id)
+    assert store._delete("players", [("id", "=", alice.id)]) == 1  # the store never does this
+    # In either order: PostgreSQL runs the cascade after the player's own row.
+    entries = store.list_audit_log().items[-2:]
+    assert sorted((e.table_name, e.operation, e.changed_data["id"]) for e in entries) == [
+        ("player_sessions", "DELETE", str(session.id)), ("players", "DELETE", str(alice.id))]
