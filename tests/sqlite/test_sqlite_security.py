@@ -1,5 +1,6 @@
-"""SQLite's audit actor: the one-row table liapstore_actor, filled only while
-the store's write transaction with an identity runs."""
+"""SQLite's audit actor: the one-row table liapstore_actor, filled before a
+write to an audited table in a transaction with an identity, and empty again
+when that transaction ends."""
 import sqlite3
 import threading
 
@@ -68,3 +69,15 @@ def test_concurrent_writers_each_name_their_own_actor(store):
     assert len(updates) == 40
     by_id = {str(p.id): p.id for p in players}
     assert all(e.user_id == by_id[e.changed_data["id"]] for e in updates)
+
+
+def test_a_failed_inner_block_does_not_lose_the_actor(store):
+    alice = make_players(store, 1)[0]
+    with store.acting_as(alice.id), store.transaction():
+        with pytest.raises(RuntimeError), store.transaction():
+            store.update_player(alice.id, display_name="undone")  # names the actor, then undone
+            raise RuntimeError
+        store.update_player(alice.id, display_name="kept")
+    last = store.list_audit_log().items[-1]
+    assert (last.user_id, last.changed_data["display_name"]) == (alice.id, "kept")
+    assert store.db.execute_sql("SELECT count(*) FROM liapstore_actor").fetchone()[0] == 0
