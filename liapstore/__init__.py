@@ -45,8 +45,8 @@ def connect(url=None, *, migrate=True, **options):
 
 
 __all__ = ["connect", "register_backend", "supported_schemes", "DEFAULT_URL", "Store",
-           "LiapstoreError", "InvalidInput", "NotFound", "Conflict", "Forbidden", "StorageUnavailable",
-           "SchemaOutdated",
+           "LiapstoreError", "InvalidInput", "NotFound", "Conflict", "Forbidden",
+           "StorageUnavailable", "SchemaOutdated",
            "Player", "Room", "Game", "Seat", "Round", "Turn", "Action", "Session", "Connection",
            "AnalyticsEvent", "AuditEntry", "LeaderboardEntry", "Page", "SavedGame", "Friendship",
            "AchievementAward", "Season", "Match", "MatchSeat", "StatsDrift", "EventCount", "GameDay"]

@@ -107,8 +107,9 @@ class PostgresStore(SqlStore):
                 raise NotFound(f"no role {role!r}: create it first (CREATE ROLE ... LOGIN)")
             bypasses, owns, schema = found
             if bypasses or owns:
-                raise InvalidInput(f"role {role!r} {'bypasses' if bypasses else 'owns the tables, so it bypasses'} "
-                                   "row-level security: grant to a plain role instead")
+                why = "bypasses" if bypasses else "owns the tables, so it bypasses"
+                raise InvalidInput(f"role {role!r} {why} row-level security: "
+                                   "grant to a plain role instead")
             for statement in _grants(_ident(role), _ident(schema)):
                 self.db.execute_sql(statement)
             for table in _WRITABLE:
