@@ -8,7 +8,7 @@
 Importing this package loads no database driver; the backend a URL names is
 imported when it is first opened.
 """
-from .errors import (Conflict, InvalidInput, KeyUnavailable, LiapstoreError, NotFound,
+from .errors import (Conflict, Forbidden, InvalidInput, KeyUnavailable, LiapstoreError, NotFound,
                      SchemaOutdated, StorageUnavailable)
 from .records import (AchievementAward, Action, AnalyticsEvent, AuditEntry, Connection, Friendship,
                       Game, LeaderboardEntry, Page, Player, Room, Round, SavedGame, Seat, Session,
@@ -45,8 +45,8 @@ def connect(url=None, *, migrate=True, **options):
 
 
 __all__ = ["connect", "register_backend", "supported_schemes", "DEFAULT_URL", "Store",
-           "LiapstoreError", "InvalidInput", "NotFound", "Conflict", "StorageUnavailable",
-           "SchemaOutdated", "KeyUnavailable",
+           "LiapstoreError", "InvalidInput", "NotFound", "Conflict", "Forbidden",
+           "StorageUnavailable", "SchemaOutdated", "KeyUnavailable",
            "Player", "Room", "Game", "Seat", "Round", "Turn", "Action", "Session", "Connection",
            "AnalyticsEvent", "AuditEntry", "LeaderboardEntry", "Page", "SavedGame", "Friendship",
            "AchievementAward", "Season", "Match", "MatchSeat", "StatsDrift", "EventCount", "GameDay"]

@@ -164,7 +164,7 @@ class Achievements:
                                                  ("achievement", "=", code)], changes)
 
     def _backfill_player(self, player_id):
-        with self.transaction():
+        with self._as_server(), self.transaction():
             # Lock the player's row first, as a game end does, then read: a
             # game of theirs ending meanwhile is counted either here or by its
             # own transaction, never by both and never by neither.

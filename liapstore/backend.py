@@ -43,6 +43,19 @@ A primitive raises only liapstore's errors, whatever its storage raises:
 the schema's CHECKs or NOT NULLs reject, ``StorageUnavailable`` when the
 storage cannot be reached or used. A failed write changes nothing.
 
+Audit and identity
+------------------
+Every insert, update and delete of a row of ``players``, ``player_sessions``
+and ``rooms`` (``liapstore.security.AUDITED``), including those of
+``_write_step`` and cascades, adds an ``audit_log`` row in the same
+transaction: table, operation, ``user_id`` = ``self.acting_player``,
+``ip_address`` = ``self._client_ip()``, the time, and the row (the old one
+for a delete) without the columns ``security.secret_column`` names, in the
+JSON form of ``memory.py``'s ``_jsonable``. Who may do what is checked by
+``Store`` before it calls a primitive; a backend whose database can hold the
+rules too says so with ``database_enforces_security`` (PostgreSQL) and may
+tell its database of identity changes by overriding ``_actor_changed``.
+
 Transactions
 ------------
 ``_transaction()`` groups writes: all happen or none does. Nested blocks act
@@ -62,6 +75,9 @@ class Backend(ABC):
     #: Whether acknowledged writes survive a crash of the process (and so
     #: whether opening the same URL again finds the data).
     durable = False
+    #: Tables of this backend's schema that hold no data (bookkeeping a
+    #: backend keeps for itself): not in schema.models, not copied.
+    scratch_tables = ()
 
     # -- schema and life cycle ------------------------------------------------------
 

@@ -39,13 +39,18 @@ def main():
 
 
 @main.command()
+@click.option("--grant-to", metavar="ROLE", help="PostgreSQL: then grant this existing role "
+              "what the application needs (and no more); see the README's Security section.")
 @store_command(migrate=False)
-def migrate(store):
+def migrate(store, grant_to):
     """Create or upgrade the schema (idempotent)."""
     applied = store.migrate()
     version, latest = store.schema_version()
     click.echo(f"applied {', '.join(applied)}" if applied else "schema already up to date")
     click.echo(f"schema version {version}/{latest} on {urls.redact(store.url)}")
+    if grant_to is not None:
+        store.grant_to(grant_to)
+        click.echo(f"granted role {grant_to} what the application needs")
 
 
 @main.command()
@@ -335,3 +340,4 @@ def achievements_backfill(store):
 
 from . import cli_ops  # noqa: E402,F401 - copy, backup, restore
 from . import cli_keys  # noqa: E402,F401 - registers the keys and sessions commands
+from . import cli_security  # noqa: E402,F401  (registers: audit)

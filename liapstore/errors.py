@@ -31,6 +31,12 @@ class Conflict(LiapstoreError):
     """
 
 
+class Forbidden(LiapstoreError, PermissionError):
+    """The current identity may not do this (see ``Store.acting_as``): a
+    player changing someone else's profile or reading their sessions, the
+    server changing a profile on a player's behalf. Nothing was written."""
+
+
 class StorageUnavailable(LiapstoreError):
     """The database cannot be reached or refused the connection.
 

@@ -117,6 +117,7 @@ class Friends:
         """Pending requests to ``player_id`` (or, with ``outgoing=True``, the
         ones they sent), oldest first, as Friendships from requester to addressee."""
         player_id = v.uuid_(player_id, "player_id")
+        self._check_self(player_id, "see the friend requests")
         side = "player_id" if v.boolean(outgoing, "outgoing") else "friend_id"
         rows = self._select("friendships", [(side, "=", player_id), ("status", "=", "pending")],
                             ("created_at", "player_id", "friend_id"))
@@ -124,7 +125,9 @@ class Friends:
 
     def list_blocked(self, player_id):
         """The players ``player_id`` has blocked, as Players ordered by username."""
-        rows = self._select("friendships", [("player_id", "=", v.uuid_(player_id, "player_id")),
+        player_id = v.uuid_(player_id, "player_id")
+        self._check_self(player_id, "see the blocks")
+        rows = self._select("friendships", [("player_id", "=", player_id),
                                             ("status", "=", "blocked")], ())
         return self._players_by_id({r["friend_id"] for r in rows})
 
@@ -132,21 +135,23 @@ class Friends:
 
     def _friend_ids(self, player_id):
         """The ids of the player's friends (accepted both ways)."""
+        self._check_self(player_id, "see the friends")
         rows = self._select("friendships", [("player_id", "=", player_id),
                                             ("status", "=", "accepted")], ())
         return {r["friend_id"] for r in rows}
 
     def _blockers_of(self, player_id):
         """The ids of the players who blocked ``player_id``: hidden from them."""
+        self._check_self(player_id, "see the blocks")
         rows = self._select("friendships", [("friend_id", "=", player_id),
                                             ("status", "=", "blocked")], ())
         return {r["player_id"] for r in rows}
 
-    @staticmethod
-    def _pair(player_id, other_id, verb):
+    def _pair(self, player_id, other_id, verb):
         me, other = v.uuid_(player_id, "player_id"), v.uuid_(other_id, "friend_id")
         if me == other:
             raise InvalidInput(f"a player cannot {verb} themselves")
+        self._check_self(me, f"{verb} on behalf")
         return me, other
 
     def _both_exist(self, me, other):

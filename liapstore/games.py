@@ -171,7 +171,7 @@ class GameRecording:
         # result its state holds, so the room's history keeps it.
         events = () if state.phase != "GAME_OVER" else (_imported_end(state),)
         new = self._new_game(room_id, players, bots, state.winning_score, state.max_rounds)
-        with self.transaction():
+        with self._as_server(), self.transaction():
             fresh = self._start(*new)
             game_id = fresh.game_row["id"]
             imported = rules.Outcome(state, events)
@@ -276,7 +276,9 @@ class GameRecording:
             step = self._step(current, seq, action, outcome)
             game_row = {**current.game_row, **step.game_changes}
             try:
-                with self.transaction():
+                # Recording is the server's work, whoever it is done for: the
+                # game's end writes every seated player's statistics.
+                with self._as_server(), self.transaction():
                     self._write_step(step)
                     self._publish(_Cached(game_row, outcome.state, current.players))
             except StaleVersion:
@@ -303,7 +305,7 @@ class GameRecording:
         game = self.get_game(game_id)
         if game.finished:
             raise Conflict(f"game {game.id} is already over")
-        with self.transaction():
+        with self._as_server(), self.transaction():
             # The version stays the length of the log; the write path refuses
             # any game whose ended_at is set.
             if not self._update("games", [("id", "=", game.id), ("version", "=", game.version),

@@ -236,7 +236,7 @@ class Progress(Analytics):
         """Rewrite every statistic and rank count from the stored games (the
         repair for what ``verify_stats`` reports); return the number of
         per-period statistics rows written."""
-        with self.transaction():
+        with self._as_server(), self.transaction():
             self._lock_seasons(exclusive=True)
             expected, _, _ = self._expected_progress()
             for table in ("leaderboard_buckets", "leaderboard_values", "player_stats"):

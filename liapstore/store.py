@@ -22,12 +22,13 @@ from datetime import datetime, timedelta
 from . import paging, textsearch, validate as v
 from .backend import Backend
 from .keys import Keyring
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .achievements import Achievements
 from .emails import Emails
 from .friends import Friends
 from .games import GameRecording, StateCache
 from .progress import Progress
+from .security import Security
 from .records import AnalyticsEvent, AuditEntry, Connection, Player, Room, Session, from_row
 from .schema.constraints import ROOM_STATUSES
 from .urls import redact
@@ -40,7 +41,7 @@ TABLES = ("players", "rooms", "games", "game_players", "rounds", "turns", "playe
           "leaderboard_buckets", "player_keys")
 
 
-class Store(Progress, GameRecording, Friends, Achievements, Emails, Backend):
+class Store(Security, Progress, GameRecording, Friends, Achievements, Emails, Backend):
     """A liapstore database. Open one with ``liapstore.connect(url)``.
 
     A Store is safe to share between threads. Close it with ``close()`` or use
@@ -60,6 +61,7 @@ class Store(Progress, GameRecording, Friends, Achievements, Emails, Backend):
         # The e-mail keys, from the URL's key-file options or the environment
         # (liapstore/keys.py); never from the schema or the code.
         self._keyring = Keyring.from_config(url)
+        self._init_security()
 
     # -- life cycle ----------------------------------------------------------
 
@@ -126,6 +128,7 @@ class Store(Progress, GameRecording, Friends, Achievements, Emails, Backend):
         (KeyUnavailable otherwise; see ``liapstore/emails.py``).
         """
         now = v.now()
+        self._check_new_player()
         address = v.email(email)
         row = {"id": _new_id(), "username": v.username(username),
                "display_name": v.text(display_name if display_name is not None else username,
@@ -177,6 +180,7 @@ class Store(Progress, GameRecording, Friends, Achievements, Emails, Backend):
         changes = _changes(checks, display_name=display_name, email=email, is_active=is_active,
                            settings=settings, last_seen=last_seen)
         player_id = v.uuid_(player_id, "player_id")
+        self._check_player_update(player_id, changes)
         if "email" not in changes:
             return self._player(self._update_one("players", "id", player_id, changes))
         with self.transaction():
@@ -286,7 +290,9 @@ class Store(Progress, GameRecording, Friends, Achievements, Emails, Backend):
                    else v.duration(max_age, "max_age"))
         if max_age < ttl:
             raise InvalidInput("max_age must not be shorter than ttl")
-        row = {"id": _new_id(), "player_id": v.uuid_(player_id, "player_id"),
+        player_id = v.uuid_(player_id, "player_id")
+        self._check_self(player_id, "open a session")
+        row = {"id": _new_id(), "player_id": player_id,
                "token_hash": _token_hash(token), "created_at": now,
                "expires_at": v.shifted(now, ttl, "ttl"),
                "ip_address": v.ip_address(ip_address),
@@ -306,8 +312,8 @@ class Store(Progress, GameRecording, Friends, Achievements, Emails, Backend):
         digest, now = _token_hash(token), v.now()
         # The expiry is part of the lookup: an expired session, like an
         # unknown token, returns no row, so the two cost the same.
-        rows = self._select("player_sessions", [("token_hash", "=", digest),
-                                                ("expires_at", ">", now)], (), limit=1)
+        rows = self._select("player_sessions", self._owned("player_sessions", [
+            ("token_hash", "=", digest), ("expires_at", ">", now)]), (), limit=1)
         # compare_digest: a found row is compared in constant time as well.
         if not rows or not hmac.compare_digest(rows[0]["token_hash"], digest):
             raise NotFound(_REFUSED)
@@ -327,22 +333,27 @@ class Store(Progress, GameRecording, Friends, Achievements, Emails, Backend):
 
     def revoke_sessions(self, player_id, *, keep=None):
         """End every session of a player (all but ``keep``, a session id, if
-        given); return how many. Changing a player's address does this."""
-        where = [("player_id", "=", v.uuid_(player_id, "player_id"))]
+        given); return how many. Changing a player's address does this.
+        Acting as another player: Forbidden."""
+        player_id = v.uuid_(player_id, "player_id")
+        self._check_self(player_id, "revoke the sessions")
+        where = [("player_id", "=", player_id)]
         if keep is not None:
             where.append(("id", "!=", v.uuid_(keep, "keep")))
         return self._delete("player_sessions", where)
 
     def list_sessions(self, player_id):
         """A player's sessions, live and expired, oldest first."""
-        rows = self._select("player_sessions", [("player_id", "=", v.uuid_(player_id, "player_id"))],
+        player_id = v.uuid_(player_id, "player_id")
+        self._check_self(player_id, "list the sessions")
+        rows = self._select("player_sessions", [("player_id", "=", player_id)],
                             ("created_at", "id"))
         return [from_row(Session, r) for r in rows]
 
     def delete_expired_sessions(self, now=None):
         """Delete sessions past their expiry; return how many."""
-        return self._delete("player_sessions",
-                            [("expires_at", "<=", v.moment(now, "now", True) or v.now())])
+        return self._delete("player_sessions", self._owned(
+            "player_sessions", [("expires_at", "<=", v.moment(now, "now", True) or v.now())]))
 
     # -- active connections ----------------------------------------------------
 
@@ -350,10 +361,12 @@ class Store(Progress, GameRecording, Friends, Achievements, Emails, Backend):
                         ip_address=None, user_agent=None):
         """Register a WebSocket connection (for reconnection); return it."""
         now = v.now()
+        player_id = v.uuid_(player_id, "player_id", optional=True)
+        self._check_self(player_id, "open a connection")
         # Only None means "make one up": any other value, even "" or 0, is checked.
         row = {"connection_id": v.uuid_(_new_id() if connection_id is None else connection_id,
                                         "connection_id"),
-               "player_id": v.uuid_(player_id, "player_id", optional=True),
+               "player_id": player_id,
                "room_id": v.uuid_(room_id, "room_id", optional=True),
                "connected_at": now, "last_heartbeat": now, "ip_address": v.ip_address(ip_address),
                "user_agent": v.text(user_agent, "user_agent", optional=True)}
@@ -382,16 +395,19 @@ class Store(Progress, GameRecording, Friends, Achievements, Emails, Backend):
         where = []
         if player_id is not None:
             where.append(("player_id", "=", v.uuid_(player_id, "player_id")))
+            self._check_self(where[-1][2], "list the connections")
         if room_id is not None:
             where.append(("room_id", "=", v.uuid_(room_id, "room_id")))
-        rows = self._select("active_connections", where, ("connected_at", "connection_id"))
+        rows = self._select("active_connections", self._owned("active_connections", where),
+                            ("connected_at", "connection_id"))
         return [from_row(Connection, r) for r in rows]
 
     def sweep_stale_connections(self, older_than=timedelta(seconds=60), *, now=None):
         """Delete connections with no heartbeat for ``older_than``; return how many."""
         cutoff = v.shifted(v.moment(now, "now", True) or v.now(),
                            v.duration(older_than, "older_than"), "older_than", earlier=True)
-        return self._delete("active_connections", [("last_heartbeat", "<", cutoff)])
+        return self._delete("active_connections",
+                            self._owned("active_connections", [("last_heartbeat", "<", cutoff)]))
 
     # -- analytics and audit -----------------------------------------------------
 
@@ -423,9 +439,19 @@ class Store(Progress, GameRecording, Friends, Achievements, Emails, Backend):
         return self._page("analytics_events", where, ("timestamp", "id"), limit, after,
                           AnalyticsEvent)
 
-    def list_audit_log(self, *, table_name=None, limit=100, after=None):
-        """The audit trail of changes to players, oldest first (``Page``)."""
+    def list_audit_log(self, *, table_name=None, user_id=None, since=None, limit=100, after=None):
+        """The audit trail of inserts, updates and deletes on players,
+        player_sessions and rooms, oldest first (``Page``), optionally of one
+        table, of the changes made acting as one player (``user_id``), from a
+        time on (``since``, inclusive). The trail is the server's: Forbidden
+        inside ``acting_as``."""
         where = [] if table_name is None else [("table_name", "=", v.text(table_name, "table_name"))]
+        if user_id is not None:
+            where.append(("user_id", "=", v.uuid_(user_id, "user_id")))
+        if since is not None:
+            where.append(("timestamp", ">=", v.moment(since, "since")))
+        if self.acting_player is not None:
+            raise Forbidden("the audit trail is the server's to read, not a player's")
         return self._page("audit_log", where, ("id",), limit, after, AuditEntry)
 
     # -- leaderboard -----------------------------------------------------------
@@ -482,7 +508,7 @@ class Store(Progress, GameRecording, Friends, Achievements, Emails, Backend):
             pending.append(callback)
 
     def _get(self, table, column, value):
-        rows = self._select(table, [(column, "=", value)], (), limit=1)
+        rows = self._select(table, self._owned(table, [(column, "=", value)]), (), limit=1)
         if not rows:
             raise NotFound(f"no {table[:-1].replace('_', ' ')} with {column} {value}")
         return rows[0]
@@ -490,11 +516,11 @@ class Store(Progress, GameRecording, Friends, Achievements, Emails, Backend):
     def _update_one(self, table, column, value, changes):
         with self.transaction():
             if changes:
-                self._update(table, [(column, "=", value)], changes)
+                self._update(table, self._owned(table, [(column, "=", value)]), changes)
             return self._get(table, column, value)
 
     def _delete_one(self, table, column, value):
-        if not self._delete(table, [(column, "=", value)]):
+        if not self._delete(table, self._owned(table, [(column, "=", value)])):
             raise NotFound(f"no {table[:-1].replace('_', ' ')} with {column} {value}")
 
     def _page(self, table, where, order_by, limit, after, record, select=None):

@@ -15,6 +15,7 @@ REFERENCED = "referenced"      # Conflict on delete, NotFound on insert/update
 RETRY = "retry"                # Conflict: rolled back by the database; retry
 REJECTED = "rejected"          # InvalidInput: a CHECK, NOT NULL or type rule
 SCHEMA = "schema"              # SchemaOutdated: a table or column is missing
+FORBIDDEN = "forbidden"        # Forbidden: a privilege, a row-level policy, the profile guard
 UNAVAILABLE = "unavailable"    # StorageUnavailable: anything else
 
 # SQLite extended result codes (https://www.sqlite.org/rescode.html). The low
@@ -59,6 +60,7 @@ _SQLSTATE = {
     "42703": SCHEMA,        # undefined_column
     "42883": SCHEMA,        # undefined_function
     "55P03": RETRY,         # lock_not_available
+    "42501": FORBIDDEN,     # insufficient_privilege (row-level security, guard_player_update)
 }
 _SQLSTATE_CLASS = {
     "22": REJECTED,         # data exception (a value out of range, bad JSON)

@@ -22,7 +22,8 @@ from ..errors import Conflict, InvalidInput, NotFound
 from ..schema import migrations
 from ..schema.constraints import CHECKS
 from ..schema.fields import utc_text
-from ..schema.models import MODELS, UNAUDITED_COLUMNS, key_columns
+from ..schema.models import MODELS, key_columns
+from ..security import AUDITED, secret_column
 from ..store import Store
 from ..updates import Add, AtLeast
 from ..validate import now
@@ -263,12 +264,12 @@ class MemoryStore(Store):
 
     def _audit(self, table, operation, row):
         # The SQL backends' audit triggers, in Python.
-        if table != "players":
+        if table not in AUDITED:
             return
-        data = {k: x for k, x in row.items() if k not in UNAUDITED_COLUMNS}
-        self._insert("audit_log", {"table_name": table, "operation": operation, "user_id": None,
-                                   "changed_data": _jsonable(data), "timestamp": now(),
-                                   "ip_address": None})
+        data = {k: x for k, x in row.items() if not secret_column(k)}
+        self._insert("audit_log", {"table_name": table, "operation": operation,
+                                   "user_id": self.acting_player, "changed_data": _jsonable(data),
+                                   "timestamp": now(), "ip_address": self._client_ip()})
 
 
 def _matches(row, where):

@@ -7,6 +7,13 @@ round trip to the server. Here the ping happens only when the idle
 connection's socket shows the server said something (shutdown, or the
 connection died), and the transaction and savepoint statements wait for the
 next real statement and travel with it in psycopg's pipeline mode.
+
+The acting player's identity (``Store.acting_as``) travels the same way: a
+``set_config(..., true)`` that lasts for the transaction goes with its BEGIN,
+and a statement run outside any transaction is pipelined after one, which
+PostgreSQL runs as a single implicit transaction. Either way no round trip
+is added, and no setting outlives its transaction, so a pooled connection
+never carries one player's identity into someone else's work.
 """
 import select
 
@@ -26,6 +33,29 @@ class PipeliningDatabase(PooledPostgresqlDatabase):
     savepoint in which no statement ran sends nothing at all; COMMIT
     releases whatever savepoints are still owed.
     """
+
+    #: A callable returning the current thread's ``(player id, client IP)``
+    #: (None where unset), or None when the store sets no identity. The store
+    #: installs it (PostgresStore._open).
+    identity = None
+
+    _SET_IDENTITY = ("SELECT set_config('app.user_id', %s, true), "
+                     "set_config('app.client_ip', %s, true)")
+
+    def _identity_statement(self, always=False):
+        """The statement that names the current identity in the transaction,
+        or None when there is none to name (and ``always`` is false)."""
+        user_id, ip = self.identity() if self.identity else (None, None)
+        if user_id is None and ip is None and not always:
+            return None
+        return (self._SET_IDENTITY, ("" if user_id is None else str(user_id),
+                                     "" if ip is None else str(ip)))
+
+    def identity_changed(self):
+        """The thread's identity changed: inside a transaction, name the new
+        one (or none) from the next statement on."""
+        if self.in_transaction():
+            self._owe(self._identity_statement(always=True))
 
     def _is_closed(self, conn):
         # The pool checks each connection it hands out, with a SELECT 1 when
@@ -49,10 +79,13 @@ class PipeliningDatabase(PooledPostgresqlDatabase):
         return state.owed
 
     def _owe(self, sql):
-        """Send ``sql`` with the next statement; at once if the driver cannot pipeline."""
+        """Send ``sql`` (text, or a (text, parameters) pair) with the next
+        statement; at once if the driver cannot pipeline."""
         if hasattr(self.connection(), "pipeline"):
             self._owed().append(sql)
-        else:  # psycopg2
+        elif isinstance(sql, tuple):  # psycopg2
+            self.execute_sql(*sql)
+        else:
             self.execute_sql(sql)
 
     def _settle(self, opening, closing):
@@ -66,17 +99,19 @@ class PipeliningDatabase(PooledPostgresqlDatabase):
 
     def _execute_cursor(self, sql, params, **cursor_options):
         owed = self._owed()
-        if not owed or cursor_options or self.query_hooks:
+        # Outside a transaction, an identity goes in the same pipeline as the
+        # statement: both run in one implicit transaction, which ends with it.
+        # (psycopg 3's pipeline; psycopg2 has none, and there only the store's checks apply.)
+        once = (None if owed or self.in_transaction()
+                or not hasattr(self._state.conn, "pipeline") else self._identity_statement())
+        if not (owed or once) or ((cursor_options or self.query_hooks) and not once):
             return super()._execute_cursor(sql, params, **cursor_options)
-        owed_now, owed[:] = list(owed), []
+        owed_now, owed[:] = (list(owed) or [once]), []
         self._log_query(sql, params)
         conn = self._state.conn
         with peewee.__exception_wrapper__:
             with conn.pipeline():
-                for statement in owed_now:
-                    # Never prepared: nothing to gain, and preparing a
-                    # statement outside a pipeline costs a round trip.
-                    conn.cursor().execute(statement, prepare=False)
+                _send(conn, owed_now)
                 cursor = conn.cursor()
                 cursor.execute(sql, params or ())
         return cursor
@@ -89,16 +124,19 @@ class PipeliningDatabase(PooledPostgresqlDatabase):
             conn = self._state.conn
             with peewee.__exception_wrapper__:
                 with conn.pipeline():
-                    for statement in owed_now:
-                        conn.cursor().execute(statement, prepare=False)
+                    _send(conn, owed_now)
         return super().cursor(named_cursor)
 
     # -- transactions and savepoints ------------------------------------------------
 
     def begin(self, isolation_level=None):
         if isolation_level is not None or self._isolation_level:
-            return super().begin(isolation_level)
-        self._owe("BEGIN")
+            super().begin(isolation_level)
+        else:
+            self._owe("BEGIN")
+        named = self._identity_statement()
+        if named:
+            self._owe(named)
 
     def commit(self):
         owed = self._owed()
@@ -141,6 +179,15 @@ class _OwedSavepoint(peewee._savepoint):
             self.db.execute_sql(f"ROLLBACK TO SAVEPOINT {self.quoted_sid}")
         if begin:
             self._begin()
+
+
+def _send(conn, statements):
+    """Queue owed statements (text or (text, parameters)) in the open pipeline.
+    Never prepared: nothing to gain, and preparing a statement outside a
+    pipeline costs a round trip."""
+    for statement in statements:
+        sql, params = statement if isinstance(statement, tuple) else (statement, None)
+        conn.cursor().execute(sql, params, prepare=False)
 
 
 def _readable(conn):

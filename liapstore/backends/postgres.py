@@ -22,10 +22,11 @@ import peewee
 from peewee import SQL
 
 from .. import keys
-from ..errors import StorageUnavailable
+from .. import validate as v
+from ..errors import InvalidInput, NotFound, StorageUnavailable
 from ..games import StaleVersion
 from ..schema.fields import json_text_unsorted
-from ..schema.models import BY_TABLE, Room
+from ..schema.models import BY_TABLE, MODELS, Room
 from ..urls import redact
 from ..analytics import lifecycle_event_rows
 from .driver_errors import classify_postgres
@@ -70,7 +71,14 @@ class PostgresStore(SqlStore):
         if peewee.psycopg is None and peewee.psycopg2 is None:
             raise StorageUnavailable(f"{redact(self.url)}: no PostgreSQL driver is installed; "
                                      "pip install 'liapstore[postgres]' (psycopg 3)")
-        return PipeliningDatabase(database, prefer_psycopg3=True, **params)
+        db = PipeliningDatabase(database, prefer_psycopg3=True, **params)
+        db.identity = self._identity
+        return db
+
+    def _actor_changed(self):
+        # BEGIN names the identity of the thread when it is sent; a change
+        # inside an open transaction is named from the next statement on.
+        self.db.identity_changed()
 
     def migrate(self):
         applied = super().migrate()
@@ -122,6 +130,45 @@ class PostgresStore(SqlStore):
                 cursor.execute(f"SELECT setval(pg_get_serial_sequence(%s, %s), m) FROM "
                                f"(SELECT max({_quote(column)}) AS m FROM {q}) AS x "
                                f"WHERE m IS NOT NULL", (table, column))
+    # -- the application role ------------------------------------------------------------
+
+    database_enforces_security = True
+
+    def grant_to(self, role):
+        """Grant the existing role ``role`` what the application needs, and no
+        more: read and write the application's tables (the audit trail and
+        the migration history: read only), their sequences, and, through
+        default privileges, the monthly partitions ``maintain`` creates
+        later. Run it as the tables' owner, after every ``migrate`` (a new
+        table needs its grant). A role that would bypass row-level security
+        (a superuser, a BYPASSRLS role, the owner or a member of it) is
+        refused with InvalidInput; an unknown role is NotFound."""
+        role = v.text(role, "role", max_length=63)
+        with self.translate_errors(), self.db.atomic():
+            self._lock_for_migration()
+            found = self.db.execute_sql(
+                "SELECT r.rolsuper OR r.rolbypassrls, pg_has_role(r.oid, c.relowner, 'USAGE'), "
+                "       current_schema() "
+                "FROM pg_roles r, pg_class c "
+                "WHERE r.rolname = %s AND c.oid = 'players'::regclass", (role,)).fetchone()
+            if found is None:
+                raise NotFound(f"no role {role!r}: create it first (CREATE ROLE ... LOGIN)")
+            bypasses, owns, schema = found
+            if bypasses or owns:
+                why = "bypasses" if bypasses else "owns the tables, so it bypasses"
+                raise InvalidInput(f"role {role!r} {why} row-level security: "
+                                   "grant to a plain role instead")
+            for statement in _grants(_ident(role), _ident(schema)):
+                self.db.execute_sql(statement)
+            for table in _WRITABLE:
+                if isinstance(BY_TABLE[table]._meta.primary_key, peewee.AutoField):
+                    [sequence] = self.db.execute_sql("SELECT pg_get_serial_sequence(%s, 'id')",
+                                                     (table,)).fetchone()
+                    self.db.execute_sql(f"GRANT USAGE ON SEQUENCE {sequence} TO {_ident(role)}")
+            for (partition,) in self.db.execute_sql(
+                    "SELECT inhrelid::regclass::text FROM pg_inherits "
+                    "WHERE inhparent = 'analytics_events'::regclass").fetchall():
+                self.db.execute_sql(f"GRANT SELECT, INSERT ON {partition} TO {_ident(role)}")
 
     def _lock_for_migration(self):
         # Two servers starting at once would both try to create the schema;
@@ -281,6 +328,26 @@ class PostgresStore(SqlStore):
                     transforms.append((index, encode))
                 index += 1
         return f"WITH {', '.join(ctes)} SELECT count(*) FROM g", tuple(transforms)
+
+
+def _ident(name):
+    """``name`` as a quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _grants(role, schema):
+    """The GRANT statements of ``grant_to`` on tables; ``grant_to`` adds the
+    sequences and the existing partitions."""
+    yield f"GRANT USAGE ON SCHEMA {schema} TO {role}"
+    yield f"GRANT SELECT, INSERT, UPDATE, DELETE ON {', '.join(map(_ident, _WRITABLE))} TO {role}"
+    yield f"GRANT SELECT ON audit_log, schema_migration, player_leaderboard TO {role}"
+    # Partitions ``maintain`` creates later, as the owner, who runs this.
+    yield f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT SELECT, INSERT ON TABLES TO {role}"
+
+
+#: The tables the application writes: all but the audit trail, which only its
+#: trigger writes (as the owner), so the application can neither forge nor erase it.
+_WRITABLE = tuple(m._meta.table_name for m in MODELS if m._meta.table_name != "audit_log")
 
 
 # The SQL type each field type casts its parameter to: INSERT ... SELECT

@@ -17,8 +17,8 @@ from playhouse.db_url import parse as parse_url
 from playhouse.migrations import Runner
 from playhouse.pool import MaxConnectionsExceeded
 
-from ..errors import (Conflict, InvalidInput, LiapstoreError, NotFound, SchemaOutdated,
-                      StorageUnavailable)
+from ..errors import (Conflict, Forbidden, InvalidInput, LiapstoreError, NotFound,
+                      SchemaOutdated, StorageUnavailable)
 from ..games import StaleVersion
 from ..keys import URL_OPTIONS
 from ..schema import migrations
@@ -28,8 +28,8 @@ from ..store import Store
 from ..updates import Add, AtLeast
 from ..urls import redact
 from .sql_progress import SqlProgress
-from .driver_errors import (DUPLICATE, REFERENCED, REJECTED, RETRY, SCHEMA, UNAVAILABLE,
-                            driver_error)
+from .driver_errors import (DUPLICATE, FORBIDDEN, REFERENCED, REJECTED, RETRY, SCHEMA,
+                            UNAVAILABLE, driver_error)
 
 
 class SqlStore(SqlProgress, Store):
@@ -138,6 +138,8 @@ class SqlStore(SqlProgress, Store):
             return Conflict(f"the database rolled the transaction back; retry: {message}")
         if kind == REJECTED:
             return InvalidInput(f"the database rejected a value: {message}")
+        if kind == FORBIDDEN:
+            return Forbidden(f"the database refused: {message}")
         if kind == SCHEMA:
             if self.db.in_transaction():
                 return _MissingObject(f"{redact(self.url)}: {message}")

@@ -14,8 +14,12 @@ from peewee import SQL, SqliteDatabase, _savepoint
 
 from ..errors import InvalidInput
 from ..schema.models import BY_TABLE, Room
+from ..security import AUDITED
 from .driver_errors import SQLITE_ERRORS, classify_sqlite
 from .sql import SqlStore
+
+# What liapstore_actor holds after a savepoint rolled back: to be named again.
+_UNKNOWN = object()
 
 
 class SqliteStore(SqlStore):
@@ -28,6 +32,10 @@ class SqliteStore(SqlStore):
     # fails at once with SQLITE_BUSY_SNAPSHOT, and busy_timeout never applies.
     # Taken up front, the lock is simply waited for (up to busy_timeout).
     write_lock = {"lock_type": "IMMEDIATE"}
+    # Tables that hold no data: liapstore_actor names the acting player for
+    # the audit triggers and is empty whenever no transaction of the store's
+    # is writing (see _name_actor). Copies and backups leave it out.
+    scratch_tables = ("liapstore_actor",)
     # Times are fixed-width UTC text (schema/fields.py): the day is its prefix.
     day_sql = "substr({}, 1, 10)"
     seconds_sql = "(julianday(ended_at) - julianday(started_at)) * 86400.0"
@@ -69,6 +77,87 @@ class SqliteStore(SqlStore):
         yield
         for _, sql in doomed:
             self.db.execute_sql(sql)
+    # -- the acting player, for the audit triggers ---------------------------------------
+    #
+    # SQLite has no session settings, and functions registered on the
+    # store's connections would break every other connection that writes an
+    # audited table ("no such function"). Instead the triggers read the
+    # one-row table liapstore_actor, which the store fills just before a
+    # write to an audited table when the thread has an identity, and empties
+    # before the transaction commits: SQLite lets one write transaction run at
+    # a time, so the row is always that of the transaction that writes, and
+    # any other connection finds it empty (the server, no one). Work without
+    # an identity, and writes to other tables (most recorded actions), add
+    # nothing. ``_tx.actor_row`` is what the row holds in this transaction:
+    # None (empty), the identity, or _UNKNOWN after a savepoint rolled back.
+
+    @contextmanager
+    def _transaction(self):
+        outer = not self.db.in_transaction()
+        try:
+            with super()._transaction():
+                yield
+                if outer and self._tx_actor_row() is not None:
+                    self.db.execute_sql("DELETE FROM liapstore_actor")
+        except BaseException:
+            # Rolled back: empty again if outer; otherwise a savepoint may
+            # have undone the row, so the next audited write names it anew.
+            self._tx.actor_row = None if outer else _UNKNOWN
+            raise
+        finally:
+            if outer:
+                self._tx.actor_row = None
+
+    def _tx_actor_row(self):
+        return getattr(self._tx, "actor_row", None)
+
+    def _name_actor(self):
+        """Make liapstore_actor hold the current identity (empty for none)
+        before a write to an audited table, inside its transaction."""
+        want = self._identity()
+        want = None if want == (None, None) else want
+        if self._tx_actor_row() == want:
+            return
+        if want is None:
+            self.db.execute_sql("DELETE FROM liapstore_actor")
+        else:
+            self.db.execute_sql("INSERT OR REPLACE INTO liapstore_actor (id, user_id, ip_address) "
+                                "VALUES (1, ?, ?)", (None if want[0] is None else str(want[0]),
+                                                     want[1]))
+        self._tx.actor_row = want
+
+    @contextmanager
+    def _audited(self, table):
+        """Around a primitive's write: the actor named first if ``table`` is audited."""
+        if table not in AUDITED or (self._identity() == (None, None)
+                                    and self._tx_actor_row() is None):
+            yield
+        elif self.db.in_transaction():
+            self._name_actor()
+            yield
+        else:  # one statement: a transaction of its own, to name the actor in it
+            with self._transaction():
+                self._name_actor()
+                yield
+
+    def _insert(self, table, row):
+        with self._audited(table):
+            return super()._insert(table, row)
+
+    def _update(self, table, where, changes):
+        with self._audited(table):
+            return super()._update(table, where, changes)
+
+    def _delete(self, table, where):
+        with self._audited(table):
+            return super()._delete(table, where)
+
+    def _write_step_rows(self, step):
+        # A recorded action writes audited rows only when it starts or ends
+        # a game (the room, the players' statistics).
+        if step.room_changes or step.player_stats:
+            self._name_actor()
+        super()._write_step_rows(step)
 
     @contextmanager
     def translate_errors(self, deleting=False):

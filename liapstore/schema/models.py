@@ -59,10 +59,6 @@ class Player(BaseModel):
         table_name = "players"
 
 
-#: Columns of ``players`` the audit trail never copies (addresses, in any form).
-UNAUDITED_COLUMNS = ("email", "email_encrypted", "email_blind_index")
-
-
 class Room(BaseModel):
     id = UuidField(primary_key=True)
     room_code = CharField(max_length=20, unique=True)
@@ -216,6 +212,7 @@ class AuditLog(BaseModel):
 
     class Meta:
         table_name = "audit_log"
+        indexes = ((("user_id", "id"), False),)
 
 
 class Friendship(BaseModel):

@@ -103,6 +103,13 @@ def step_of_kind(sc, kind, after=1):
     raise AssertionError(f"no {kind} action in the script")
 
 
+def update_own(store, player_id, **changes):
+    """``store.update_player`` as the player themself: changing a profile
+    needs the player's identity (``store.acting_as``)."""
+    with store.acting_as(player_id):
+        return store.update_player(player_id, **changes)
+
+
 def expect(exc, fn, *args, **kwargs):
     """Call ``fn``; it must raise ``exc``. The message names the call that did not."""
     call = f"{getattr(fn, '__name__', fn)}(*{args!r}, **{kwargs!r})"

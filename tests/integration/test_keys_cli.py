@@ -16,7 +16,7 @@ import liapstore
 from liapstore import KeyUnavailable, keys
 from liapstore.cli import main
 from liapstore.schema import migrations
-from liapstore.testing.support import expect
+from liapstore.testing.support import update_own, expect
 
 pytestmark = pytest.mark.backends("sqlite", "postgres")
 
@@ -125,7 +125,7 @@ def test_addresses_from_before_schema_6_are_pending_until_encrypted(unmigrated_u
         # bob and bobby share an address once case is folded: one of them waits.
         pending = [n for n in ("bob", "bobby") if raw[n]["email"] is not None]
         assert len(pending) == 1
-        s.update_player(ids[pending[0]], email="bobby2@example.org")
+        update_own(s, ids[pending[0]], email="bobby2@example.org")
         assert s.count_pending_emails() == 0
     assert "encrypted 0" in run("keys", "encrypt-pending", "--url", unmigrated_url)
 

@@ -21,7 +21,7 @@ import pytest
 
 import liapstore
 from liapstore import Conflict, keys
-from liapstore.testing.support import expect
+from liapstore.testing.support import update_own, expect
 from support.servers import PostgresServer, create_database, database_url
 
 ADDRESSES = ["Alice.Secret@Example.org", "bob.hidden+tag@mail.example", "carol@privé.example"]
@@ -33,7 +33,7 @@ def exercise(store, new_key):
     players = [store.create_player(f"user{i}", email=a) for i, a in enumerate(ADDRESSES)]
     expect(Conflict, store.create_player, "dup", email=ADDRESSES[0].upper())
     changed = "alice.changed@example.org"
-    store.update_player(players[0].id, email=changed)
+    update_own(store, players[0].id, email=changed)
     assert store.get_player(players[0].id).email == changed
     assert store.get_player_by_email(ADDRESSES[1].upper()).id == players[1].id
     assert [p.email for p in store.list_players()] == [changed] + ADDRESSES[1:]

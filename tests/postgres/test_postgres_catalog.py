@@ -378,11 +378,29 @@ def test_pgcrypto_and_current_user_id(backend, catalog):
 
 def test_row_level_security_on_players(backend, catalog):
     assert q(catalog, "SELECT relrowsecurity FROM pg_class WHERE oid = 'players'::regclass") == [(True,)]
-    policies = {name: (cmd, qual) for name, cmd, qual in q(
-        catalog, "SELECT policyname, cmd, qual FROM pg_policies WHERE tablename = 'players'")}
-    assert policies["players_select_policy"] == ("SELECT", "true")
-    cmd, qual = policies["players_update_policy"]
-    assert cmd == "UPDATE" and "current_user_id()" in qual and "id" in qual
+    policies = {name: (cmd, qual, check) for name, cmd, qual, check in q(
+        catalog, "SELECT policyname, cmd, qual, with_check FROM pg_policies "
+                 "WHERE tablename = 'players'")}
+    assert policies.pop("players_select_policy") == ("SELECT", "true", None)
+    # Every write on the acting player's own row only (the server: any).
+    assert policies == {"players_insert_policy": ("INSERT", None, "liapstore_may_touch(id)"),
+                        "players_update_policy": ("UPDATE", "liapstore_may_touch(id)",
+                                                  "liapstore_may_touch(id)"),
+                        "players_delete_policy": ("DELETE", "liapstore_may_touch(id)", None)}
+
+
+def test_row_level_security_on_what_players_own(backend, catalog):
+    """Sessions, connections and friendships: every command; the audit trail: the server reads."""
+    got = {table: (cmd, qual == check or check is None, "current_user_id()" in qual
+                   or "liapstore_may_touch(player_id)" in qual)
+           for table, cmd, qual, check in q(catalog, """
+               SELECT tablename, cmd, qual, with_check FROM pg_policies
+               WHERE tablename IN ('player_sessions', 'active_connections', 'friendships',
+                                   'audit_log')""")}
+    assert got == {"player_sessions": ("ALL", True, True), "active_connections": ("ALL", True, True),
+                   "friendships": ("ALL", True, True), "audit_log": ("SELECT", True, True)}
+    assert q(catalog, "SELECT count(*) FROM pg_class WHERE relrowsecurity AND relname IN "
+                      "('player_sessions', 'active_connections', 'friendships', 'audit_log')") == [(4,)]
 
 
 def test_triggers_on_players(backend, catalog):

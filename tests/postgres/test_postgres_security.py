@@ -21,9 +21,11 @@ def test_audit_trigger_records_who_and_what(store, store_url):
         with conn.transaction():
             conn.execute("SELECT set_config('app.user_id', %s, true), "
                          "set_config('app.client_ip', '192.0.2.9', true)", (str(actor),))
+            # The player changes their own row (the profile guard refuses anyone else).
             [(pid,)] = conn.execute(
-                "INSERT INTO players (username, display_name, email) "
-                "VALUES ('audited', 'A', 'secret@mail.example') RETURNING id").fetchall()
+                "INSERT INTO players (id, username, display_name, email) "
+                "VALUES (%s, 'audited', 'A', 'secret@mail.example') RETURNING id",
+                (actor,)).fetchall()
             conn.execute("UPDATE players SET display_name = 'B' WHERE id = %s", (pid,))
             conn.execute("DELETE FROM players WHERE id = %s", (pid,))
         entries = conn.execute("SELECT operation, user_id, host(ip_address), changed_data "

@@ -115,8 +115,9 @@ def test_upgrade_from_0002_rebuilds_the_search_index_and_the_audit_triggers(back
         s.update_room(friday.id, name="Monday Games")
         assert [r.id for r in s.search_rooms("friday")] == [later.id]
         # New audit rows have the whole payload; the old row is left as written.
-        s.update_player(alice.id, display_name="Alice")
-        old_entry, new_entry = s.list_audit_log().items
+        with s.acting_as(alice.id):
+            s.update_player(alice.id, display_name="Alice")
+        old_entry, new_entry = s.list_audit_log(table_name="players").items
         assert old_entry == entry
         assert new_entry.id > dropped.id
         assert new_entry.changed_data["is_active"] is True

@@ -440,10 +440,13 @@ def test_a_deadlock_is_a_conflict_that_rolls_back_its_transaction(backend, store
 
     def worker(name, first, second):
         try:
+            # Each change as its player: the identity changes inside the transaction.
             with store.transaction():
-                store.update_player(first, display_name=f"{name}-1")
+                with store.acting_as(first):
+                    store.update_player(first, display_name=f"{name}-1")
                 barrier.wait()
-                store.update_player(second, display_name=f"{name}-2")
+                with store.acting_as(second):
+                    store.update_player(second, display_name=f"{name}-2")
             outcome[name] = "committed"
         except Conflict:
             outcome[name] = "conflict"

@@ -1,24 +1,26 @@
 """The audit trail of players: the same payload on every backend.
 
 Each backend writes, for every insert and update of a player, the whole row
-without the e-mail columns: ids as canonical text, timestamps as fixed-width
+without the secret columns (e-mail, token, key): ids as canonical text, timestamps as fixed-width
 UTC text ('2026-01-02 03:04:05.000006+00:00'), booleans as JSON booleans,
 settings as JSON. A delete logs the row as it was (the Store never deletes a
 player; the test uses the backends' ``_delete`` table primitive, which the
 SQL triggers and the memory backend both audit).
 """
-from liapstore.testing.support import SHORT, audit_payload as payload, record, script, start
-from liapstore.schema.models import UNAUDITED_COLUMNS, Player as PlayerModel
+from liapstore.testing.support import (SHORT, audit_payload as payload, record, script, start,
+                                       update_own)
+from liapstore.schema.models import Player as PlayerModel
+from liapstore.security import secret_column
 
-# The audited columns: every column of players except the e-mail ones.
-AUDITED = {f.column_name for f in PlayerModel._meta.sorted_fields} - set(UNAUDITED_COLUMNS)
+# The audited columns: every column of players except the secret ones.
+AUDITED = {f.column_name for f in PlayerModel._meta.sorted_fields if not secret_column(f.column_name)}
 
 
 def test_audit_payload_is_the_whole_row_in_one_form(store):
     created = store.create_player("audited", "Audited", email="a@mail.example",
                                   settings={"theme": "dark", "sound": True, "volume": 0.5,
                                             "tags": ["x", None]})
-    updated = store.update_player(created.id, display_name="Renamed", is_active=False,
+    updated = update_own(store, created.id, display_name="Renamed", is_active=False,
                                   settings={"theme": "light"}, email=None)
     entries = store.list_audit_log(table_name="players").items
     assert [(e.table_name, e.operation) for e in entries] == [("players", "INSERT"),
@@ -27,8 +29,10 @@ def test_audit_payload_is_the_whole_row_in_one_form(store):
     for e in entries:
         assert set(e.changed_data) == AUDITED
         assert type(e.changed_data["is_active"]) is bool
-        assert e.user_id is None and e.ip_address is None
+        assert e.ip_address is None
         assert "a@mail.example" not in repr(e.changed_data)
+    # The server created the player; the player changed their own profile.
+    assert [e.user_id for e in entries] == [None, created.id]
     assert entries[1].changed_data["is_active"] is False
     assert entries[0].timestamp <= entries[1].timestamp
 
@@ -46,7 +50,7 @@ def test_audit_follows_statistics_updated_by_games(store):
 
 def test_audit_of_a_deleted_player_is_the_row_as_it_was(store):
     keep = store.create_player("keeper")
-    gone = store.update_player(store.create_player("leaver", settings={"a": 1}).id,
+    gone = update_own(store, store.create_player("leaver", settings={"a": 1}).id,
                                is_active=False)
     assert store._delete("players", [("id", "=", gone.id)]) == 1
     last = store.list_audit_log(table_name="players").items[-1]

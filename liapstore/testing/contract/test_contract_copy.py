@@ -15,7 +15,7 @@ from liapstore import Conflict
 from liapstore.game import bots, rules
 from liapstore.ops import copy, snapshot
 from liapstore.ops.tables import TABLES
-from liapstore.testing.support import MEDIUM, SHORT, record, script, start
+from liapstore.testing.support import update_own, MEDIUM, SHORT, record, script, start
 
 
 def fill(store):
@@ -25,7 +25,7 @@ def fill(store):
     finished = start(store, code="DONE", **SHORT)
     record(store, finished.game.id, script(7).steps)
     a, b = finished.players[:2]
-    store.update_player(a.id, email="a@mail.example",
+    update_own(store, a.id, email="a@mail.example",
                         settings={"volume": 0.1, "ü": ["x", None, True], "n": {"deep": 1e-7}})
     store.request_friend(a.id, b.id)
     store.accept_friend(b.id, a.id)

@@ -11,7 +11,7 @@ import pytest
 
 import liapstore
 from liapstore import Conflict, InvalidInput, KeyUnavailable, NotFound, keys
-from liapstore.testing.support import expect, rows
+from liapstore.testing.support import update_own, expect, rows
 
 
 def test_an_address_reads_back_decrypted(store):
@@ -20,7 +20,7 @@ def test_an_address_reads_back_decrypted(store):
     assert store.get_player(p.id).email == "Alice.Liddell@Example.org"
     assert store.get_player_by_username("alice").email == p.email
     assert [x.email for x in store.list_players()] == [p.email]
-    assert store.update_player(p.id, display_name="A").email == p.email
+    assert update_own(store, p.id, display_name="A").email == p.email
 
 
 def test_the_address_is_stored_only_encrypted(store):
@@ -56,23 +56,23 @@ def test_addresses_are_unique_whatever_their_case(store):
         expect(Conflict, store.create_player, "bob", email=other)
     assert rows(store) == counts
     bob = store.create_player("bob", email="bob@example.org")
-    expect(Conflict, store.update_player, bob.id, email="Shared@Example.org")
+    expect(Conflict, update_own, store, bob.id, email="Shared@Example.org")
     assert store.get_player(bob.id).email == "bob@example.org"
     assert store.get_player_by_email("shared@example.org").username == "alice"
 
 
 def test_changing_and_removing_an_address(store):
     p = store.create_player("alice", email="old@example.org")
-    store.update_player(p.id, email="new@example.org")
+    update_own(store, p.id, email="new@example.org")
     assert store.get_player(p.id).email == "new@example.org"
     expect(NotFound, store.get_player_by_email, "old@example.org")
     # The old address is free again.
     other = store.create_player("bob", email="old@example.org")
     assert store.get_player_by_email("OLD@example.org").id == other.id
-    store.update_player(p.id, email=None)
+    update_own(store, p.id, email=None)
     assert store.get_player(p.id).email is None
     expect(NotFound, store.get_player_by_email, "new@example.org")
-    store.update_player(p.id, email="again@example.org")
+    update_own(store, p.id, email="again@example.org")
     assert store.get_player_by_email("again@example.org").id == p.id
 
 
@@ -123,7 +123,7 @@ def test_without_the_master_key_e_mail_is_unavailable(store_url, keyless):
         counts = rows(s)
         e = expect(KeyUnavailable, s.create_player, "carol", email="carol@example.org")
         assert keys.ENCRYPTION_KEY_ENV in str(e)
-        expect(KeyUnavailable, s.update_player, alice.id, email="alice2@example.org")
+        expect(KeyUnavailable, update_own, s, alice.id, email="alice2@example.org")
         assert rows(s) == counts
         expect(KeyUnavailable, s.get_player, alice.id)
         expect(KeyUnavailable, s.list_players)
@@ -131,7 +131,7 @@ def test_without_the_master_key_e_mail_is_unavailable(store_url, keyless):
         # What involves no address works.
         assert s.get_player_by_username("bob").email is None
         assert s.create_player("dave").email is None
-        assert s.update_player(alice.id, email=None).email is None
+        assert update_own(s, alice.id, email=None).email is None
     with liapstore.connect(store_url) as s:
         assert s.get_player(alice.id).email is None and s.get_player_by_username("dave")
 

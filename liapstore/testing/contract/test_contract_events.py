@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import liapstore
 from liapstore import InvalidInput, NotFound
-from liapstore.testing.support import expect, rows, start
+from liapstore.testing.support import expect, rows, start, update_own
 
 UTC = timezone.utc
 
@@ -128,9 +128,9 @@ def test_events_far_from_now(store):
 
 def test_audit_trail_of_players(store):
     p = store.create_player("alice", "Alice", email="alice@private.example")
-    store.update_player(p.id, display_name="Alice Cooper")
-    store.update_player(p.id, email="alice2@private.example")
-    store.update_player(p.id, email=None)
+    update_own(store, p.id, display_name="Alice Cooper")
+    update_own(store, p.id, email="alice2@private.example")
+    update_own(store, p.id, email=None)
     entries = list(store.list_audit_log(table_name="players"))
     assert [e.operation for e in entries] == ["INSERT", "UPDATE", "UPDATE", "UPDATE"]
     assert all(isinstance(e, liapstore.AuditEntry) and e.table_name == "players" for e in entries)

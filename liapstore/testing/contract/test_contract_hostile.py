@@ -343,8 +343,9 @@ def op_update_player(h, data):
     old = h.store.get_player(h.player.id)
     taken = field == "email" and known_address(value, h.emails) and \
         normalize(as_text(value)) != normalize(old.email or "")
-    outcome, p = h.call(h.store.update_player, h.player.id, **{field: value},
-                        allowed=(Conflict,) if taken else ())
+    with h.store.acting_as(h.player.id):  # a profile is changed by its player
+        outcome, p = h.call(h.store.update_player, h.player.id, **{field: value},
+                            allowed=(Conflict,) if taken else ())
     if outcome != "ok":
         return
     got = getattr(p, field)

@@ -22,7 +22,7 @@ import pytest
 from liapstore import InvalidInput, NotFound
 from liapstore.validate import MAX_JSON_BYTES, MAX_JSON_DEPTH, MAX_JSON_INT_DIGITS
 from liapstore.testing.support import (SHORT, expect, find_seed, make_players, record, rows,
-                                       script, start)
+                                       script, start, update_own)
 
 UTC = timezone.utc
 INT64 = 2 ** 63
@@ -67,7 +67,7 @@ def json_writers(store):
     table = start(store, code="GAME1", **SHORT)
     return {
         "create_player": lambda x: store.create_player("bob", settings=x),
-        "update_player": lambda x: store.update_player(player.id, settings=x),
+        "update_player": lambda x: update_own(store, player.id, settings=x),
         "create_room": lambda x: store.create_room("R2", "Room", game_settings=x),
         "update_room": lambda x: store.update_room(room.id, game_settings=x),
         "record_event": lambda x: store.record_event("x", x),
@@ -92,7 +92,7 @@ def test_json_at_the_depth_limit_is_stored_and_reads_back_everywhere(store):
     p = store.create_player("alice", settings=deep)
     assert store.get_player(p.id).settings == deep
     assert store.list_players().items[0].settings == deep
-    assert store.update_player(p.id, settings=deep_list).settings == deep_list
+    assert update_own(store, p.id, settings=deep_list).settings == deep_list
     assert store.get_player_by_username("alice").settings == deep_list
     # The audit trail holds the settings one level further down.
     assert store.list_audit_log().items

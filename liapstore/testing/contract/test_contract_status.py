@@ -4,7 +4,7 @@ import pytest
 import liapstore
 from liapstore.schema import migrations
 from liapstore.schema.models import BY_TABLE
-from liapstore.testing.support import SHORT, play_recorded, rows
+from liapstore.testing.support import SHORT, play_recorded, rows, update_own
 
 # status() counts every table the schema has (the models list them all).
 TABLES = set(BY_TABLE)
@@ -42,8 +42,13 @@ def test_status_counts_rows(store):
     # each round scored, finished.
     redeals = sum(a["type"] == "deal" for a in sc.actions) - sc.game_over["rounds"]
     assert counts["analytics_events"] == 1 + 1 + redeals + sc.game_over["rounds"] + 1
-    # Four INSERTs, and one UPDATE per player when the game's statistics were written.
-    assert counts["audit_log"] == len(store.list_audit_log(limit=1000)) == 8
+    # Players: four INSERTs, and one UPDATE each when the game's statistics
+    # were written; the room: made, its game started, its game over; the session.
+    audit = store.list_audit_log(limit=1000).items
+    assert counts["audit_log"] == len(audit) == 4 + 4 + 3 + 1
+    assert sorted((e.table_name, e.operation) for e in audit) == sorted(
+        [("players", "INSERT")] * 4 + [("players", "UPDATE")] * 4
+        + [("rooms", "INSERT")] + [("rooms", "UPDATE")] * 2 + [("player_sessions", "INSERT")])
 
 
 def test_migrate_is_idempotent(store):
@@ -97,7 +102,7 @@ def test_two_stores_on_one_database_see_each_other(store_url):
     with liapstore.connect(store_url) as a, liapstore.connect(store_url) as b:
         p = a.create_player("alice")
         assert b.get_player(p.id) == p
-        b.update_player(p.id, display_name="Alice B.")
+        update_own(b, p.id, display_name="Alice B.")
         assert a.get_player(p.id).display_name == "Alice B."
         table, sc, game = play_recorded(a, 2, settings=SHORT)
         assert b.get_game(game.id) == game

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from liapstore import Conflict, InvalidInput, LiapstoreError, NotFound
-from liapstore.testing.support import expect, make_players, rows
+from liapstore.testing.support import expect, make_players, rows, update_own
 
 UTC = timezone.utc
 
@@ -33,7 +33,7 @@ def test_failed_transaction_leaves_nothing(store):
 def test_successful_transaction_keeps_everything(store):
     with store.transaction():
         p = store.create_player("alice")
-        store.update_player(p.id, display_name="Alice")
+        update_own(store, p.id, display_name="Alice")
         r = store.create_room("R1", "Room", created_by=p.id)
     assert store.get_player(p.id).display_name == "Alice"
     assert store.get_room(r.id).created_by == p.id
@@ -43,7 +43,7 @@ def test_failed_update_inside_a_transaction_is_undone(store):
     p = store.create_player("alice", settings={"v": 1})
     with pytest.raises(Boom):
         with store.transaction():
-            store.update_player(p.id, settings={"v": 2}, display_name="changed")
+            update_own(store, p.id, settings={"v": 2}, display_name="changed")
             assert store.get_player(p.id).settings == {"v": 2}
             raise Boom()
     assert store.get_player(p.id) == p
