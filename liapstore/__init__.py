@@ -8,8 +8,8 @@
 Importing this package loads no database driver; the backend a URL names is
 imported when it is first opened.
 """
-from .errors import (Conflict, InvalidInput, LiapstoreError, NotFound, SchemaOutdated,
-                     StorageUnavailable)
+from .errors import (ArchiveCorrupt, ArchiveMissing, ArchiveUnreadable, Conflict, InvalidInput,
+                     LiapstoreError, NotFound, SchemaOutdated, StorageUnavailable)
 from .records import (AchievementAward, Action, AnalyticsEvent, AuditEntry, Connection, Friendship,
                       Game, LeaderboardEntry, Page, Player, Room, Round, SavedGame, Seat, Session,
                       Turn)
@@ -46,7 +46,7 @@ def connect(url=None, *, migrate=True, **options):
 
 __all__ = ["connect", "register_backend", "supported_schemes", "DEFAULT_URL", "Store",
            "LiapstoreError", "InvalidInput", "NotFound", "Conflict", "StorageUnavailable",
-           "SchemaOutdated",
+           "SchemaOutdated", "ArchiveUnreadable", "ArchiveMissing", "ArchiveCorrupt",
            "Player", "Room", "Game", "Seat", "Round", "Turn", "Action", "Session", "Connection",
            "AnalyticsEvent", "AuditEntry", "LeaderboardEntry", "Page", "SavedGame", "Friendship",
            "AchievementAward", "Season", "Match", "MatchSeat", "StatsDrift", "EventCount", "GameDay"]

@@ -25,6 +25,8 @@ from .achievements import Achievements
 from .friends import Friends
 from .games import GameRecording, StateCache
 from .progress import Progress
+from .playerdata import PlayerData
+from .archive import Archive
 from .records import AnalyticsEvent, AuditEntry, Connection, Player, Room, Session, from_row
 from .schema.constraints import ROOM_STATUSES
 from .urls import redact
@@ -34,10 +36,10 @@ _UNSET = object()
 TABLES = ("players", "rooms", "games", "game_players", "rounds", "turns", "player_actions",
           "active_connections", "player_sessions", "analytics_events", "audit_log",
           "friendships", "player_achievements", "seasons", "player_stats", "leaderboard_values",
-          "leaderboard_buckets")
+          "leaderboard_buckets", "erased_players", "archived_games", "archived_events")
 
 
-class Store(Progress, GameRecording, Friends, Achievements, Backend):
+class Store(PlayerData, Archive, Progress, GameRecording, Friends, Achievements, Backend):
     """A liapstore database. Open one with ``liapstore.connect(url)``.
 
     A Store is safe to share between threads. Close it with ``close()`` or use
