@@ -368,6 +368,9 @@ class GameRecording:
     def _replayed(self, game_id, seq, action):
         stored = self._select("player_actions", [("game_id", "=", game_id),
                                                  ("sequence_number", "=", seq)], (), limit=1)
+        if not stored:  # the game may be archived (archive.py)
+            stored = self._archived_rows(game_id, "player_actions",
+                                         lambda a: a["sequence_number"] == seq)
         game = self.get_game(game_id)
         if stored and stored[0]["action_data"] == action:
             return game
