@@ -46,7 +46,7 @@ class PlayerData:
         ``achievements`` and ``audit`` (the audit rows about them).
         NotFound for an unknown player."""
         player_id = v.uuid_(player_id, "player_id")
-        with self.transaction():  # one consistent moment on every backend
+        with self.transaction():
             profile = self._get("players", "id", player_id)
             erased = self._select("erased_players", [("player_id", "=", player_id)], ())
             seats = {s["game_id"]: s for s in self._select(
