@@ -41,7 +41,8 @@ UTC = timezone.utc
 _FORMAT = "liapstore-archive/1"
 _GAME_TABLES = ("player_actions", "turns")
 _EVENTS_PER_OBJECT = 5000
-_CACHE = 16  # decoded objects kept per store: a replay reads one object twice
+_SCAN = 1000  # games whose pointers are looked up at once
+_CACHE = 16  # objects kept decompressed per store: a replay reads one object twice
 
 
 class _Changed(Exception):
@@ -60,8 +61,8 @@ class Archive:
         ``actions``, ``turns``, ``events``, ``objects``, ``raw_bytes`` (as
         JSON), ``stored_bytes`` (compressed) and ``seconds``."""
         # Zero is allowed (everything finished goes), unlike v.duration.
-        older_than = (timedelta(0) if older_than in (0, timedelta(0))
-                      else v.duration(older_than, "older_than"))
+        zero = older_than == timedelta(0) or (type(older_than) is int and older_than == 0)
+        older_than = timedelta(0) if zero else v.duration(older_than, "older_than")
         batch = v.integer(batch, "batch", 1, 10_000)
         objects = self._objectstore(to)
         cutoff = v.now() - older_than
@@ -99,8 +100,10 @@ class Archive:
                 if not self._delete("archived_games", [("game_id", "=", pointer["game_id"])]):
                     continue  # restored meanwhile by another process
                 for table in _GAME_TABLES:
-                    for row in tables[table]:
-                        self._insert(table, row)
+                    if tables[table]:
+                        # Many rows per statement on SQL (keyed by id, which the
+                        # archived rows keep); memory inserts them one by one.
+                        self._upsert(table, tables[table], ("id",))
             done["games"] += 1
         if events:
             erased = self._erased_ids()
@@ -128,45 +131,51 @@ class Archive:
     def _archive_games(self, objects, cutoff, batch, report):
         after = None
         while True:
+            # Games already archived are passed over a page at a time.
             games = self._select("games", [("ended_at", "<", cutoff)], ("ended_at", "id"),
-                                 after=after, limit=batch)
+                                 after=after, limit=_SCAN)
             if not games:
                 return
             after = (games[-1]["ended_at"], games[-1]["id"])
             ids = [g["id"] for g in games]
             done = {p["game_id"] for p in self._select("archived_games", [("game_id", "in", ids)], ())}
             todo = [i for i in ids if i not in done]
-            rows = {i: {t: [] for t in _GAME_TABLES} for i in todo}
-            for a in self._select("player_actions", [("game_id", "in", todo)],
-                                  ("game_id", "sequence_number")):
-                rows[a["game_id"]]["player_actions"].append(a)
-            game_of = {r["id"]: r["game_id"] for r in self._select(
-                "rounds", [("game_id", "in", todo)], ())}
-            for t in self._select("turns", [("round_id", "in", list(game_of))], ("round_id", "turn_number")):
-                rows[game_of[t["round_id"]]]["turns"].append(t)
-            uploaded = []
-            for game_id in todo:
-                tables = rows[game_id]
-                if not any(tables.values()):
-                    continue  # nothing to move (abandoned before its first action)
-                key = f"games/{game_id}.json.gz"
-                data, raw = _encode({"kind": "game", "game_id": str(game_id)}, tables)
-                objects.put(key, data)
-                uploaded.append((game_id, tables, {
-                    "game_id": game_id, "archive_url": objects.url, "object_key": key,
-                    "sha256": hashlib.sha256(data).hexdigest(), "stored_bytes": len(data),
-                    "raw_bytes": raw, "actions": len(tables["player_actions"]),
-                    "turns": len(tables["turns"]), "archived_at": v.now()}))
-            with self.transaction():
-                for game_id, tables, pointer in uploaded:
-                    if self._swap_for_pointer("archived_games", pointer, [
-                            ("player_actions", [("game_id", "=", game_id)], tables["player_actions"]),
-                            ("turns", [("id", "in", [t["id"] for t in tables["turns"]])],
-                             tables["turns"])]):
-                        report["games"] += 1
-                        report["actions"] += pointer["actions"]
-                        report["turns"] += pointer["turns"]
-                        _count_object(report, pointer)
+            for first in range(0, len(todo), batch):
+                self._archive_game_batch(objects, todo[first:first + batch], report)
+
+    def _archive_game_batch(self, objects, todo, report):
+        """Upload these games' objects, then swap their rows for pointers in one transaction."""
+        rows = {i: {t: [] for t in _GAME_TABLES} for i in todo}
+        for a in self._select("player_actions", [("game_id", "in", todo)],
+                              ("game_id", "sequence_number")):
+            rows[a["game_id"]]["player_actions"].append(a)
+        game_of = {r["id"]: r["game_id"] for r in self._select(
+            "rounds", [("game_id", "in", todo)], ())}
+        for t in self._select("turns", [("round_id", "in", list(game_of))], ("round_id", "turn_number")):
+            rows[game_of[t["round_id"]]]["turns"].append(t)
+        uploaded = []
+        for game_id in todo:
+            tables = rows[game_id]
+            if not any(tables.values()):
+                continue  # nothing to move (abandoned before its first action)
+            key = f"games/{game_id}.json.gz"
+            data, raw = _encode({"kind": "game", "game_id": str(game_id)}, tables)
+            objects.put(key, data)
+            uploaded.append((game_id, tables, {
+                "game_id": game_id, "archive_url": objects.url, "object_key": key,
+                "sha256": hashlib.sha256(data).hexdigest(), "stored_bytes": len(data),
+                "raw_bytes": raw, "actions": len(tables["player_actions"]),
+                "turns": len(tables["turns"]), "archived_at": v.now()}))
+        with self.transaction():
+            for game_id, tables, pointer in uploaded:
+                if self._swap_for_pointer("archived_games", pointer, [
+                        ("player_actions", [("game_id", "=", game_id)], tables["player_actions"]),
+                        ("turns", [("id", "in", [t["id"] for t in tables["turns"]])],
+                         tables["turns"])]):
+                    report["games"] += 1
+                    report["actions"] += pointer["actions"]
+                    report["turns"] += pointer["turns"]
+                    _count_object(report, pointer)
 
     def _archive_events(self, objects, month_cutoff, report):
         after = None
@@ -238,7 +247,8 @@ class Archive:
                 raise ArchiveCorrupt(f"{_subject(pointer)}: archive object {where} does not match "
                                      f"its checksum (sha256 {pointer['sha256']})")
             try:
-                hit = _decode(data, kind)
+                hit = gzip.decompress(data)
+                tables = _decode(hit, kind)
             except (OSError, EOFError, ValueError, KeyError, TypeError) as e:
                 raise ArchiveCorrupt(f"{_subject(pointer)}: archive object {where} is not a "
                                      f"liapstore archive: {e}") from None
@@ -246,7 +256,9 @@ class Archive:
                 cache[token] = hit
                 while len(cache) > _CACHE:
                     cache.popitem(last=False)
-        return {table: [dict(r) for r in rows] for table, rows in hit.items()}
+            return tables
+        # Decoded afresh: the rows (and their JSON values) are the caller's to change.
+        return _decode(hit, kind)
 
     def _objectstore(self, url):
         stores = self.__dict__.setdefault("_objectstores", {})
@@ -287,8 +299,9 @@ def _encode(header, tables):
     return gzip.compress(raw, compresslevel=6, mtime=0), len(raw)
 
 
-def _decode(data, kind):
-    body = json.loads(gzip.decompress(data))
+def _decode(text, kind):
+    """The tables of an object's decompressed JSON ``text``."""
+    body = json.loads(text)
     if body.get("format") != _FORMAT or body.get("kind") != kind:
         raise ValueError(f"format {body.get('format')!r}, kind {body.get('kind')!r}")
     out = {}

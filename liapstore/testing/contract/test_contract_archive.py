@@ -48,6 +48,8 @@ def test_archived_games_replay_verify_and_restore_exactly(store, tmp_path):
         assert _snapshot(store, g) == before[g]
         assert store.verify_game(g) == []
     assert store.list_actions(finished[0], after_sequence=5, limit=3) == list(before[finished[0]][0][5:8])
+    store.list_actions(finished[0])[0].action_data["type"] = "changed by the caller"
+    assert store.list_actions(finished[0]) == before[finished[0]][0]
     assert store.match_history(room_id=store.get_game(finished[0]).room_id).items == history
     pointer = store.archived_game(finished[0])
     assert pointer["actions"] == len(before[finished[0]][0]) and store.archived_game(running) is None
