@@ -5,6 +5,9 @@ import gzip
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
+
+import liapstore
 from liapstore.errors import ArchiveCorrupt, ArchiveMissing, InvalidInput, NotFound
 from liapstore.testing.support import MEDIUM, expect, play_recorded, record, rows, script, start
 
@@ -172,3 +175,13 @@ def test_bad_archive_urls_are_refused(store, tmp_path):
         e = expect(InvalidInput, store.archive, url, older_than=timedelta(0))
         assert "secret" not in str(e)
     expect(InvalidInput, store.archive, (tmp_path / "a").as_uri(), older_than=timedelta(-1))
+
+
+@pytest.mark.durable
+def test_a_reopened_store_reads_archived_games(store, store_url, tmp_path):
+    finished, _ = _played(store, 1)
+    before = _snapshot(store, finished[0])
+    store.archive((tmp_path / "a").as_uri(), older_than=timedelta(0))
+    with liapstore.connect(store_url) as again:
+        assert _snapshot(again, finished[0]) == before
+        assert again.verify_game(finished[0]) == []
