@@ -34,8 +34,6 @@ from datetime import datetime, timedelta, timezone
 from . import validate as v
 from .errors import ArchiveCorrupt, ArchiveMissing, Conflict, NotFound
 from .objectstore import open_objectstore
-from .schema.fields import utc_text
-from .schema.models import BY_TABLE
 
 UTC = timezone.utc
 _FORMAT = "liapstore-archive/1"
@@ -288,6 +286,7 @@ def _subject(pointer):
 
 def _encode(header, tables):
     """(gzip bytes, length of the JSON) of ``tables`` {name: [row dicts]}."""
+    from .schema.models import BY_TABLE  # peewee: not loaded by ``import liapstore``
     body = {"format": _FORMAT, **header, "tables": {}}
     for name, rows in tables.items():
         columns = [f.column_name for f in BY_TABLE[name]._meta.sorted_fields]
@@ -301,6 +300,7 @@ def _encode(header, tables):
 
 def _decode(text, kind):
     """The tables of an object's decompressed JSON ``text``."""
+    from .schema.models import BY_TABLE
     body = json.loads(text)
     if body.get("format") != _FORMAT or body.get("kind") != kind:
         raise ValueError(f"format {body.get('format')!r}, kind {body.get('kind')!r}")
@@ -314,5 +314,6 @@ def _decode(text, kind):
 
 
 # By column type (a foreign key has its target's); JSON, numbers and text pass as they are.
-_ENCODE = {"UUID": str, "TIMESTAMPTZ": utc_text}
+_ENCODE = {"UUID": str,  # times as schema/fields.py's utc_text writes them
+           "TIMESTAMPTZ": lambda x: x.astimezone(UTC).isoformat(sep=" ", timespec="microseconds")}
 _DECODE = {"UUID": uuid.UUID, "TIMESTAMPTZ": lambda x: datetime.fromisoformat(x).astimezone(UTC)}

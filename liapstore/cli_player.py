@@ -12,7 +12,9 @@ class _PlayerGroup(click.Group):
     ``liapstore player alice`` keeps meaning ``liapstore player show alice``."""
 
     def parse_args(self, ctx, args):
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
+        # The group has no options of its own: anything but a subcommand or
+        # --help is the page's (``player --url URL NAME`` too).
+        if args and args[0] not in self.commands and args[0] != "--help":
             args = ["show", *args]
         return super().parse_args(ctx, args)
 

@@ -19,11 +19,10 @@ about the stored games, which ``verify_stats`` checks against them.
 """
 import secrets
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 from . import ranking, validate as v
 from .errors import Conflict
-from .schema.fields import utc_text
 
 #: The display name every erased player's placeholder shows.
 ERASED_NAME = "Erased player"
@@ -144,7 +143,7 @@ class PlayerData:
                       "erased_at": now.isoformat(), "already_erased": False, "removed": removed}
             self._insert("audit_log", {
                 "table_name": "players", "operation": "ERASE", "user_id": None,
-                "changed_data": {"id": str(player_id), "erased_at": utc_text(now),
+                "changed_data": {"id": str(player_id), "erased_at": _utc_text(now),
                                  "removed": removed},
                 "timestamp": now, "ip_address": None})
         return report
@@ -197,6 +196,12 @@ class PlayerData:
     def _erased_ids(self):
         """The ids of every erased player."""
         return {r["player_id"] for r in self._select("erased_players", [], ())}
+
+
+def _utc_text(moment):
+    """A time as the audit payload writes times (schema/fields.py's utc_text,
+    without importing peewee, which ``import liapstore`` must not load)."""
+    return moment.astimezone(timezone.utc).isoformat(sep=" ", timespec="microseconds")
 
 
 def _without(row, *columns):
