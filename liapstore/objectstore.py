@@ -88,13 +88,6 @@ class FileObjectStore:
         except OSError as e:
             raise StorageUnavailable(f"cannot read archive object {path}: {e.strerror or e}") from e
 
-    def delete(self, key):
-        """Remove the object if it exists."""
-        try:
-            self._path(key).unlink(missing_ok=True)
-        except OSError as e:
-            raise StorageUnavailable(f"cannot delete archive object {key}: {e.strerror or e}") from e
-
     def _path(self, key):
         if key.startswith("/") or ".." in key.split("/"):
             raise InvalidInput(f"archive object key {key!r} leaves the archive directory")
@@ -138,11 +131,6 @@ class S3ObjectStore:
         """The object's bytes; ArchiveMissing if there is none."""
         with self._errors(key):
             return self._client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
-
-    def delete(self, key):
-        """Remove the object if it exists."""
-        with self._errors(key):
-            self._client.delete_object(Bucket=self.bucket, Key=self._key(key))
 
     def _errors(self, key):
         return _S3Errors(f"s3://{self.bucket}/{self._key(key)}")
