@@ -8,8 +8,9 @@
 Importing this package loads no database driver; the backend a URL names is
 imported when it is first opened.
 """
-from .errors import (Conflict, Forbidden, InvalidInput, KeyUnavailable, LiapstoreError, NotFound,
-                     SchemaOutdated, StorageUnavailable)
+from .errors import (ArchiveCorrupt, ArchiveMissing, ArchiveUnreadable, Conflict, Forbidden,
+                     InvalidInput, KeyUnavailable, LiapstoreError, NotFound, SchemaOutdated,
+                     StorageUnavailable)
 from .records import (AchievementAward, Action, AnalyticsEvent, AuditEntry, Connection, Friendship,
                       Game, LeaderboardEntry, Page, Player, Room, Round, SavedGame, Seat, Session,
                       Turn)
@@ -47,6 +48,7 @@ def connect(url=None, *, migrate=True, **options):
 __all__ = ["connect", "register_backend", "supported_schemes", "DEFAULT_URL", "Store",
            "LiapstoreError", "InvalidInput", "NotFound", "Conflict", "Forbidden",
            "StorageUnavailable", "SchemaOutdated", "KeyUnavailable",
+           "ArchiveUnreadable", "ArchiveMissing", "ArchiveCorrupt",
            "Player", "Room", "Game", "Seat", "Round", "Turn", "Action", "Session", "Connection",
            "AnalyticsEvent", "AuditEntry", "LeaderboardEntry", "Page", "SavedGame", "Friendship",
            "AchievementAward", "Season", "Match", "MatchSeat", "StatsDrift", "EventCount", "GameDay"]

@@ -116,10 +116,12 @@ class Achievements:
         """
         checked = awarded = 0
         after = None
+        erased = self._erased_ids()  # their achievements went with their data
         while True:
             page = self._select("players", [], ("id",), after=after, limit=200)
             for player in page:
-                awarded += self._backfill_player(player["id"])
+                if player["id"] not in erased:
+                    awarded += self._backfill_player(player["id"])
             checked += len(page)
             if len(page) < 200:
                 return {"players": checked, "awarded": awarded}

@@ -199,6 +199,11 @@ class Backend(ABC):
     # achievements at a game's end), with which an override must end too.
     # SqlStore overrides it, because it is the hot path of recording: cached
     # SQL on SQLite, one statement per action on PostgreSQL.
+    #
+    # A player's erasure (liapstore/playerdata.py) uses two more optional ones:
+    # ``_audit_rows_about(player_id)`` (default: scans the players' audit rows)
+    # and ``_lock_player(player_id)`` (default: nothing, for backends whose
+    # writers are serialised; PostgreSQL takes the row FOR UPDATE).
 
 
 __all__ = ["Backend"]

@@ -88,9 +88,12 @@ def backup(url, file, key_file):
               help="The snapshot's key file (default FILE.keys).")
 @click.option("--without-keys", is_flag=True,
               help="Restore without the key file (its tables stay empty).")
+@click.option("--current-keys", is_flag=True,
+              help="KEYFILE is a later snapshot's (today's keys): players erased since stay "
+                   "unreadable.")
 @click.option("--force", is_flag=True, help="Replace the contents of a store that is not empty.")
 @url_option
-def restore(url, file, key_file, without_keys, force):
+def restore(url, file, key_file, without_keys, current_keys, force):
     """Restore snapshot FILE into the store (any backend), which must be empty
     unless --force. The file is checked whole first; nothing is half-written."""
     from .ops import snapshot
@@ -99,6 +102,6 @@ def restore(url, file, key_file, without_keys, force):
         manifest = snapshot.read_manifest(file)
         with _bar("restoring", sum(manifest["rows"].values())) as progress:
             snapshot.restore(file, store, key_path=key_file, without_keys=without_keys,
-                             force=force, on_rows=progress, manifest=manifest)
+                             current_keys=current_keys, force=force, on_rows=progress, manifest=manifest)
     click.echo(f"restored {sum(manifest['rows'].values()):,} rows of the snapshot taken "
                f"{manifest['created_at']} into {urls.redact(url)}")

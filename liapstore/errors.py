@@ -60,3 +60,18 @@ class KeyUnavailable(StorageUnavailable):
     is written while ``LIAPSTORE_ENCRYPTION_KEY`` is unset: e-mail is then
     unavailable, never silently None. The message never contains a key.
     """
+
+
+class ArchiveUnreadable(StorageUnavailable):
+    """An archived object (a game's log, a month of analytics events) could
+    not be read back; see the two cases below. The message names the object."""
+
+
+class ArchiveMissing(ArchiveUnreadable):
+    """The archived object is not in the object store (deleted, or the
+    archive URL now names another place)."""
+
+
+class ArchiveCorrupt(ArchiveUnreadable):
+    """The archived object's bytes do not match the checksum recorded when it
+    was archived, or do not decompress into what was archived."""

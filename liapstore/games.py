@@ -136,6 +136,10 @@ class GameRecording:
                 "game_id": game_row["id"], "player_id": player_id, "position": position,
                 "score": 0, "is_active": True, "is_bot": position in bots,
                 "pieces_in_hand": [], "declared_piles": None, "captured_piles": 0})
+        # After the seats: on PostgreSQL their foreign keys wait for an erasure
+        # of one of these players under way (playerdata.py locks the row), so
+        # this sees it committed.
+        self._refuse_erased(players)
         self._update("rooms", [("id", "=", game_row["room_id"])],
                      {"status": "playing", "current_game_id": game_row["id"]})
         self._game_started_event(game_row, players, bots)
@@ -229,6 +233,11 @@ class GameRecording:
             rounds = [r for r in rounds if r.round_number == round_number]
         by_round = {r.id: r.round_number for r in rounds}
         rows = self._select("turns", [("round_id", "in", list(by_round))], ())
+        if not rows and by_round:
+            # Archived (archive.py): only a game that has rounds and no turn
+            # rows costs the pointer lookup.
+            rows = self._archived_rows(rounds[0].game_id, "turns",
+                                       lambda t: t["round_id"] in by_round)
         rows.sort(key=lambda t: (by_round[t["round_id"]], t["turn_number"]))
         return [from_row(Turn, r) for r in rows]
 
@@ -236,8 +245,13 @@ class GameRecording:
         """The game's action log from ``after_sequence + 1`` on, in order."""
         where = [("game_id", "=", v.uuid_(game_id, "game_id")),
                  ("sequence_number", ">", v.integer(after_sequence, "after_sequence", 0))]
-        rows = self._select("player_actions", where, ("sequence_number",),
-                            limit=None if limit is None else v.limit(limit, 100_000))
+        limit = None if limit is None else v.limit(limit, 100_000)
+        rows = self._select("player_actions", where, ("sequence_number",), limit=limit)
+        if not rows:
+            # Archived (archive.py): only an empty answer costs the pointer lookup.
+            first = where[1][2]
+            rows = self._archived_rows(where[0][2], "player_actions",
+                                       lambda a: a["sequence_number"] > first)[:limit]
         return [from_row(Action, r) for r in rows]
 
     # -- recording -----------------------------------------------------------------
@@ -356,6 +370,9 @@ class GameRecording:
     def _replayed(self, game_id, seq, action):
         stored = self._select("player_actions", [("game_id", "=", game_id),
                                                  ("sequence_number", "=", seq)], (), limit=1)
+        if not stored:  # the game may be archived (archive.py)
+            stored = self._archived_rows(game_id, "player_actions",
+                                         lambda a: a["sequence_number"] == seq)
         game = self.get_game(game_id)
         if stored and stored[0]["action_data"] == action:
             return game

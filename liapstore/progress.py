@@ -47,7 +47,9 @@ class Progress(Analytics):
             self._insert("seasons", row)
             results = self._game_results(since=starts_at, until=ends_at)
             expected = ranking.expected_stats(results, [(name, starts_at, ends_at)])
-            rows = [s for (period, _), s in expected.items() if period == ranking.season_key(name)]
+            erased = self._erased_ids()
+            rows = [s for (period, pid), s in expected.items()
+                    if period == ranking.season_key(name) and pid not in erased]
             self._write_full_stats(rows)
         return from_row(Season, row)
 
@@ -208,7 +210,7 @@ class Progress(Analytics):
         """Recompute every player's statistics (all time and per period) and
         the rank counts from the stored games; return the disagreements
         (``StatsDrift``), empty when everything agrees."""
-        expected, values, buckets = self._expected_progress()
+        expected, ranked, values, buckets = self._expected_progress()
         drift = []
         alltime = {pid: s for (period, pid), s in expected.items() if period == ranking.ALL_TIME}
         for p in self._select("players", [], ("id",)):
@@ -217,8 +219,8 @@ class Progress(Analytics):
                 if p[column] != want[column]:
                     drift.append(StatsDrift("players", (p["id"],), column, p[column], want[column]))
         stored = {(r["period"], r["player_id"]): r for r in self._select("player_stats", [], ())}
-        for key in sorted(set(stored) | set(expected), key=str):
-            have, want = stored.get(key), expected.get(key)
+        for key in sorted(set(stored) | set(ranked), key=str):
+            have, want = stored.get(key), ranked.get(key)
             for column in ranking.STAT_COLUMNS:
                 a = have[column] if have else None
                 b = want[column] if want else None
@@ -238,7 +240,7 @@ class Progress(Analytics):
         per-period statistics rows written."""
         with self._as_server(), self.transaction():
             self._lock_seasons(exclusive=True)
-            expected, _, _ = self._expected_progress()
+            expected, ranked, _, _ = self._expected_progress()
             for table in ("leaderboard_buckets", "leaderboard_values", "player_stats"):
                 self._delete(table, [])
             alltime = {pid: s for (period, pid), s in expected.items() if period == ranking.ALL_TIME}
@@ -248,8 +250,8 @@ class Progress(Analytics):
                                                 "highest_score") if p[c] != want[c]}
                 if changes:
                     self._update("players", [("id", "=", p["id"])], changes)
-            self._write_full_stats(list(expected.values()))
-        return len(expected)
+            self._write_full_stats(list(ranked.values()))
+        return len(ranked)
 
     def _expected_progress(self):
         seasons = [(s["name"], s["starts_at"], s["ends_at"]) for s in self._select("seasons", [], ())]
@@ -258,8 +260,12 @@ class Progress(Analytics):
             "players", [("id", "in", list({pid for _, pid in expected}))], ())}
         for stats in expected.values():
             stats["username"] = names[stats["player_id"]]
-        values, buckets = ranking.counts_of(list(expected.values()))
-        return expected, values, buckets
+        # Erased players keep their all-time counters (facts about the stored
+        # games) but are on no board: no per-period rows, no rank counts.
+        erased = self._erased_ids()
+        ranked = {k: s for k, s in expected.items() if k[1] not in erased}
+        values, buckets = ranking.counts_of(list(ranked.values()))
+        return expected, ranked, values, buckets
 
     def _write_full_stats(self, rows):
         """Insert complete statistics rows (usernames filled in here) and add their counts."""

@@ -29,6 +29,8 @@ from .friends import Friends
 from .games import GameRecording, StateCache
 from .progress import Progress
 from .security import Security
+from .playerdata import PlayerData
+from .archive import Archive
 from .records import AnalyticsEvent, AuditEntry, Connection, Player, Room, Session, from_row
 from .schema.constraints import ROOM_STATUSES
 from .urls import redact
@@ -38,10 +40,12 @@ _UNSET = object()
 TABLES = ("players", "rooms", "games", "game_players", "rounds", "turns", "player_actions",
           "active_connections", "player_sessions", "analytics_events", "audit_log",
           "friendships", "player_achievements", "seasons", "player_stats", "leaderboard_values",
-          "leaderboard_buckets", "player_keys")
+          "leaderboard_buckets", "player_keys", "erased_players", "archived_games",
+          "archived_events")
 
 
-class Store(Security, Progress, GameRecording, Friends, Achievements, Emails, Backend):
+class Store(Security, PlayerData, Archive, Progress, GameRecording, Friends, Achievements, Emails,
+            Backend):
     """A liapstore database. Open one with ``liapstore.connect(url)``.
 
     A Store is safe to share between threads. Close it with ``close()`` or use

@@ -141,7 +141,9 @@ class MemoryStore(Store):
             t = self._tables[table]
             row = {c: copy.deepcopy(row[c]) if c in row else _default(f)
                    for c, f in t.fields.items()}
-            if t.auto:
+            # An id given for an auto-increment key is kept, as SQL keeps it
+            # (restoring archived rows); the next generated one follows it.
+            if t.auto and row[t.auto] is None:
                 row[t.auto] = t.next_id
             self._check(t, row, None)
             key = tuple(row[c] for c in t.key)
@@ -149,7 +151,7 @@ class MemoryStore(Store):
                 raise Conflict(f"{table}: {', '.join(t.key)} {key} already exists")
             t.put(key, row)
             if t.auto:
-                t.next_id += 1
+                t.next_id = max(t.next_id, row[t.auto] + 1)
             self._undo.append(lambda: t.remove(key))
             self._audit(table, "INSERT", row)
             return copy.deepcopy(row)

@@ -28,11 +28,12 @@ from ..store import Store
 from ..updates import Add, AtLeast
 from ..urls import redact
 from .sql_progress import SqlProgress
+from .sql_playerdata import SqlPlayerData
 from .driver_errors import (DUPLICATE, FORBIDDEN, REFERENCED, REJECTED, RETRY, SCHEMA,
                             UNAVAILABLE, driver_error)
 
 
-class SqlStore(SqlProgress, Store):
+class SqlStore(SqlPlayerData, SqlProgress, Store):
     #: "sqlite" or "postgres": picks the SQL files in schema/sql/.
     dialect = None
     #: SQL function for "the larger of two values" (GREATEST / MAX).

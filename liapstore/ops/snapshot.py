@@ -176,8 +176,8 @@ def read_manifest(path):
     return {**header, "rows": rows, "checksums": sums}
 
 
-def restore(path, store, *, key_path=None, without_keys=False, force=False, batch_size=BATCH_SIZE,
-            on_rows=None, manifest=None):
+def restore(path, store, *, key_path=None, without_keys=False, current_keys=False, force=False,
+            batch_size=BATCH_SIZE, on_rows=None, manifest=None):
     """Load snapshot ``path`` (and its key file) into ``store``; return the
     snapshot's manifest with its row counts.
 
@@ -185,7 +185,10 @@ def restore(path, store, *, key_path=None, without_keys=False, force=False, batc
     first, in the same transaction. A snapshot of another schema version
     than this liapstore's: SchemaOutdated (newer) or InvalidInput (older).
     ``without_keys`` restores a snapshot whose key file is lost, leaving
-    the key tables empty. ``manifest``: what ``read_manifest(path)`` returned,
+    the key tables empty. ``current_keys`` accepts the key file of another,
+    later snapshot (the key store of today) instead of this snapshot's own:
+    only the keys of players in this snapshot are loaded, so a player erased
+    since has no key and their address stays unreadable. ``manifest``: what ``read_manifest(path)`` returned,
     if the caller has read it already (the file is then read once less)."""
     manifest = manifest or read_manifest(path)
     latest = len(migrations.names())
@@ -208,7 +211,7 @@ def restore(path, store, *, key_path=None, without_keys=False, force=False, batc
             raise InvalidInput(f"{path}: its key file {key_path} is missing; name it with "
                                "--keys, or restore --without-keys (encrypted e-mail addresses "
                                "then stay unreadable)")
-        header = _check_keys(key_path, manifest["id"])
+        header = _check_keys(key_path, None if current_keys else manifest["id"])
     occupied = {t: n for t in TABLES if (n := store._count(t))}
     if occupied and not force:
         raise Conflict(f"{store!r} is not empty ({', '.join(f'{t}: {n}' for t, n in occupied.items())}); "
@@ -226,7 +229,13 @@ def restore(path, store, *, key_path=None, without_keys=False, force=False, batc
         for table in TABLES:
             if table in keys:
                 if table in sections:
-                    _load(store, table, sections[table], batch_size, on_rows)
+                    rows = sections[table]
+                    if current_keys:  # only keys of players in this snapshot
+                        ids = [r["player_id"] for r in rows]
+                        present = {r["id"] for r in store._select("players", [("id", "in", ids)],
+                                                                   ("id",))} if ids else set()
+                        rows = [r for r in rows if r["player_id"] in present]
+                    _load(store, table, rows, batch_size, on_rows)
                 continue
             _, rows = next(pending)  # the order was checked above
             _load(store, table, rows, batch_size, on_rows)
@@ -238,7 +247,7 @@ def restore(path, store, *, key_path=None, without_keys=False, force=False, batc
 
 def _check_keys(key_path, snapshot_id):
     header, sections = _sections(key_path, "liapstore_keys")
-    if header.get("id") != snapshot_id:
+    if snapshot_id is not None and header.get("id") != snapshot_id:
         raise InvalidInput(f"{key_path} is the key file of another snapshot")
     for _, rows in sections:
         for _ in rows:

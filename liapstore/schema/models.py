@@ -13,7 +13,7 @@ it with ``playhouse.schema_diff``. The memory backend reads keys, uniqueness,
 foreign keys and defaults from these models, so all three backends share one
 description of the constraints.
 """
-from peewee import (BigAutoField, BlobField, BooleanField, CharField,
+from peewee import (BigAutoField, BigIntegerField, BlobField, BooleanField, CharField,
                     DoubleField, ForeignKeyField, IntegerField, Model, TextField)
 
 from .fields import InetField, JsonField, TimestampField, UuidField
@@ -330,10 +330,59 @@ class PlayerKey(BaseModel):
 
     class Meta:
         table_name = "player_keys"
+# -- erasure and archiving (migration 0008_erasure_archive; liapstore/playerdata.py,
+#    liapstore/archive.py) ------------------------------------------------------------
+
+class ErasedPlayer(BaseModel):
+    """A player whose personal data was erased; the row in ``players`` stays as
+    an anonymous placeholder so the games they sat in keep their seats."""
+    player_id = ForeignKeyField(Player, column_name="player_id", primary_key=True,
+                                on_delete="CASCADE", lazy_load=False)
+    erased_at = TimestampField()
+
+    class Meta:
+        table_name = "erased_players"
+
+
+class ArchivedGame(BaseModel):
+    """Where a finished game's action log and turns went: one compressed,
+    checksummed object in an object store (``archive_url`` + ``object_key``)."""
+    game_id = ForeignKeyField(Game, column_name="game_id", primary_key=True, on_delete="CASCADE",
+                              lazy_load=False)
+    archive_url = TextField()
+    object_key = TextField()
+    sha256 = CharField(max_length=64)
+    stored_bytes = BigIntegerField()
+    raw_bytes = BigIntegerField()
+    actions = IntegerField()
+    turns = IntegerField()
+    archived_at = TimestampField()
+
+    class Meta:
+        table_name = "archived_games"
+
+
+class ArchivedEvents(BaseModel):
+    """One object of archived analytics events: the ids ``first_id`` to
+    ``last_id`` of one UTC ``month`` ('2026-08')."""
+    first_id = BigIntegerField(primary_key=True)
+    last_id = BigIntegerField()
+    month = CharField(max_length=7)
+    events = IntegerField()
+    archive_url = TextField()
+    object_key = TextField()
+    sha256 = CharField(max_length=64)
+    stored_bytes = BigIntegerField()
+    raw_bytes = BigIntegerField()
+    archived_at = TimestampField()
+
+    class Meta:
+        table_name = "archived_events"
 
 
 # In dependency order: a table's references come before it.
 MODELS = (Player, Room, Game, GamePlayer, Round, Turn, PlayerAction, ActiveConnection,
           PlayerSession, AnalyticsEvent, AuditLog, Friendship, PlayerAchievement, Season,
-          PlayerStats, LeaderboardValue, LeaderboardBucket, PlayerKey)
+          PlayerStats, LeaderboardValue, LeaderboardBucket, PlayerKey, ErasedPlayer, ArchivedGame,
+          ArchivedEvents)
 BY_TABLE = {m._meta.table_name: m for m in MODELS}

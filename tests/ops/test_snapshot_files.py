@@ -199,3 +199,31 @@ def test_a_snapshot_missing_a_table_is_refused(snap, tmp_path):
     write(tmp_path / "fewer.gz", [header] + values[1:begin] + values[end + 1:-1] + [last])
     assert "seasons" not in snapshot.read_manifest(str(tmp_path / "fewer.gz"))["rows"]
     assert_refused(str(tmp_path / "fewer.gz"), CorruptSnapshot, "not this schema's")
+
+
+def test_an_older_snapshot_restored_with_todays_keys_hides_an_erased_address(source, tmp_path):
+    # Erasure destroys the player's data key. An older data snapshot still
+    # holds the ciphertext, but restored with the keys of today (a key file
+    # written after the erasure) the address cannot be read back.
+    alice = source.create_player("gone_alice", email="gone.alice@example.com")
+    bob = source.create_player("kept_bob", email="kept.bob@example.com")
+    old = str(tmp_path / "before.gz")
+    snapshot.backup(source, old)
+    source.erase_player(alice.id)
+    new = str(tmp_path / "after.gz")
+    snapshot.backup(source, new)
+    assert "gone.alice" not in gzip.open(old, "rt").read()  # encrypted at rest
+    with liapstore.connect("memory://") as target:
+        with pytest.raises(InvalidInput, match="another snapshot"):
+            snapshot.restore(old, target, key_path=new + ".keys")
+    with liapstore.connect("memory://") as target:
+        # The old data restored with today's key store: Bob's address reads
+        # back, the erased player's cannot.
+        snapshot.restore(old, target, key_path=new + ".keys", current_keys=True)
+        assert target.get_player(bob.id).email == "kept.bob@example.com"
+        assert target.get_player(alice.id).email is None
+        assert copy.counts(target)["player_keys"] == copy.counts(source)["player_keys"]
+    with liapstore.connect("memory://") as target:
+        # Without any key file nothing can be decrypted.
+        snapshot.restore(old, target, without_keys=True)
+        assert target.get_player(bob.id).email is None
