@@ -52,6 +52,7 @@ import functools
 import inspect
 import os
 import queue
+import threading
 
 from . import metrics
 from .errors import InvalidInput, StorageUnavailable
@@ -96,11 +97,23 @@ class AsyncStore:
             raise InvalidInput(f"max_workers must be at least 1, not {max_workers!r}")
         self._executor = concurrent.futures.ThreadPoolExecutor(
             self.max_workers, thread_name_prefix="liapstore-async")
+        self._start_workers()
         self._slots = None  # asyncio.Semaphore(max_workers), made in the loop
         self.closed = False
         self.busy = 0       # workers running a call or holding a transaction
         self.waiting = 0    # callers waiting for a worker
         metrics.opened_async(self)
+
+    def _start_workers(self):
+        # ThreadPoolExecutor starts a thread inside submit(), in the caller's
+        # thread, and waits there until the new thread runs: on the event
+        # loop, that wait is a stall (over 200 ms on a loaded machine). So all
+        # of them start now, here (connect_async calls this off the loop):
+        # each first task waits until every worker holds one.
+        ready = threading.Barrier(self.max_workers + 1)
+        for _ in range(self.max_workers):
+            self._executor.submit(ready.wait, 60)
+        ready.wait(60)
 
     def __repr__(self):
         return f"<AsyncStore {self.store!r} max_workers={self.max_workers}>"

@@ -157,8 +157,9 @@ def test_workers_are_bounded_and_callers_wait_for_one():
             running[0] -= 1
 
     async def main():
-        astore = AsyncStore(liapstore.connect("memory://"), max_workers=3)
         before = threading.active_count()
+        astore = AsyncStore(liapstore.connect("memory://"), max_workers=3)
+        assert threading.active_count() - before == 3  # started up front, off the loop
         calls = [asyncio.ensure_future(astore.run(blocking)) for _ in range(20)]
         await asyncio.sleep(0.05)
         assert (astore.busy, astore.waiting) == (3, 17)
