@@ -144,14 +144,17 @@ class AsyncStore:
         lane = _PINNED.get().get(self)
         if lane is not None:
             return await asyncio.wrap_future(lane.submit(functools.partial(fn, *args, **kwargs)))
-        if self.closed:
-            raise StorageUnavailable(f"{redact(self.store.url)}: the store is closed")
         await self._acquire()
         # In a copy of the caller's context, as asyncio.to_thread does.
         future = self._submit(contextvars.copy_context().run, fn, *args, **kwargs)
         return await asyncio.wrap_future(future)
 
+    def _closed_error(self):
+        return StorageUnavailable(f"{redact(self.store.url)}: the store is closed")
+
     async def _acquire(self):
+        if self.closed:
+            raise self._closed_error()
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.max_workers)
         self.waiting += 1
@@ -184,6 +187,9 @@ class AsyncStore:
                 return fn(*args, **kwargs)
             finally:
                 release()
+        if self.closed:  # closed while the caller waited for a worker
+            self._release()
+            raise self._closed_error()
         try:
             future = self._executor.submit(work)
         except BaseException:
@@ -203,15 +209,21 @@ class AsyncStore:
     # -- life cycle -----------------------------------------------------------------------
 
     async def close(self):
-        """Close the Store (its connections and files) and stop the workers.
-        Closing again does nothing; any other call afterwards raises StorageUnavailable."""
+        """Close the Store (its connections and files) and stop the workers,
+        once the calls and transactions already running are over. Callers
+        still waiting for a worker, and any call afterwards, get
+        StorageUnavailable; closing again does nothing."""
         if self.closed:
             return
+        self.closed = True
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.max_workers)
+        for _ in range(self.max_workers):  # after the callers already waiting
+            await self._slots.acquire()
         try:
-            await self.run(self.store.close)
+            await asyncio.to_thread(self.store.close)
         finally:
-            # Idle workers end now; their SQLite connections close with them.
-            self.closed = True
+            # The workers end now; their SQLite connections close with them.
             self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def __aenter__(self):
@@ -297,6 +309,8 @@ class _PinnedContext:
         finally:
             if self._own_lane:
                 self._lane.stop()
+                # The worker is free (and counted so) when the block is left.
+                await asyncio.shield(asyncio.wrap_future(self._lane.finished))
 
 
 class opening:

@@ -239,3 +239,24 @@ def test_a_backends_own_public_methods_are_coroutines_too():
         assert astore.shout.__doc__ == "A method only this backend has."
         await astore.close()
     run(main())
+
+
+def test_callers_waiting_when_the_store_closes_get_storage_unavailable():
+    gate = threading.Event()
+
+    async def main():
+        astore = AsyncStore(liapstore.connect("memory://"), max_workers=1)
+        busy = asyncio.ensure_future(astore.run(gate.wait, 5))
+        waiting = asyncio.ensure_future(astore.get_player_by_username("alice"))
+        await asyncio.sleep(0.02)
+        closing = asyncio.ensure_future(astore.close())
+        await asyncio.sleep(0.02)
+        gate.set()
+        await busy
+        await closing
+        with pytest.raises(liapstore.StorageUnavailable, match="closed"):
+            await waiting
+        with pytest.raises(liapstore.StorageUnavailable, match="closed"):
+            async with astore.transaction():
+                pass
+    run(main())
