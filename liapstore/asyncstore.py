@@ -125,6 +125,8 @@ class AsyncStore:
         if name == "store":  # not set yet: __init__ failed
             raise AttributeError(name)
         value = getattr(self.store, name)
+        if name in PINNED_CONTEXTS:  # one this Store's class adds
+            return lambda *args, **kwargs: _PinnedContext(self, name, args, kwargs)
         if name.startswith("_") or not callable(value) or inspect.isclass(value):
             return value
 
