@@ -26,11 +26,15 @@ to run on pwasyncio's own Database classes and drivers, and it does not fit:
 - SQLite: aiosqlite runs each connection on a thread of its own anyway, so it
   would add a greenlet hop to the thread hop this module already makes.
 - memory:// and third-party backends are plain Python with no driver to await.
+- The greenlet bridge yields to the loop only where the database driver
+  awaits; any other blocking call inside the store (the Redis cache's
+  redis-py round trips, a SQLite busy wait) would still hold the loop. A
+  worker thread holds only itself.
 
 So every call runs the synchronous Store in a worker thread, as
 ``asyncio.to_thread`` would, but on a pool of ``max_workers`` threads owned by
 this AsyncStore (by default the PostgreSQL pool's size, so that no worker ever
-waits for a connection). Callers beyond that wait on an asyncio semaphore:
+waits for a connection; all started when it opens, off the loop). Callers beyond that wait on an asyncio semaphore:
 backpressure in the event loop, never more threads, and a caller cancelled
 while it waits never runs its call.
 
