@@ -28,8 +28,8 @@ to run on pwasyncio's own Database classes and drivers, and it does not fit:
 - memory:// and third-party backends are plain Python with no driver to await.
 - The greenlet bridge yields to the loop only where the database driver
   awaits; any other blocking call inside the store (the Redis cache's
-  redis-py round trips, a SQLite busy wait) would still hold the loop. A
-  worker thread holds only itself.
+  redis-py round trips) would still hold the loop. A worker thread holds
+  only itself.
 
 So every call runs the synchronous Store in a worker thread, as
 ``asyncio.to_thread`` would, but on a pool of ``max_workers`` threads owned by
