@@ -99,10 +99,18 @@ class PrometheusRecorder(_Recorder):
         self.actions = p.Counter("liapstore_actions_recorded", "Actions committed by record_action",
                                  ["backend"], registry=registry)
         registry.register(_ScrapeTimeCollector())
+        # (backend, operation) -> its ok-counter and histogram: labels() costs
+        # more than the increment, on every operation.
+        self._succeeded = {}
 
     def done(self, store, operation, seconds):
-        self.operations.labels(store.backend, operation, "ok").inc()
-        self.seconds.labels(store.backend, operation).observe(seconds)
+        key = (store.backend, operation)
+        metrics = self._succeeded.get(key)
+        if metrics is None:
+            metrics = self._succeeded[key] = (self.operations.labels(*key, "ok"),
+                                              self.seconds.labels(*key))
+        metrics[0].inc()
+        metrics[1].observe(seconds)
 
     def failed(self, store, operation, seconds, error):
         name = type(error).__name__
