@@ -194,8 +194,9 @@ def test_health_asks_a_cache_without_a_check_whether_it_serves():
     assert "breaker is open" in report["checks"]["cache"]["error"]
 
 
-def test_health_checks_each_part_with_a_round_trip(store, redis_url):
+def test_health_checks_each_part_with_a_round_trip(store_url, redis_url):
     import redis
+    store = liapstore.connect(store_url)
 
     class WithCache(type(store)):
         pass
@@ -204,18 +205,21 @@ def test_health_checks_each_part_with_a_round_trip(store, redis_url):
         client = redis.Redis.from_url(cache_url, socket_connect_timeout=2)
         return lambda self: {**type(store)._health_checks(self), "cache": client.ping}
 
-    assert metrics.health(store) == {"ok": True, "checks": {"database": {"up": True,
-                                                                          "error": None}}}
-    WithCache._health_checks = checks(redis_url)
-    cached = WithCache.__new__(WithCache)
-    cached.__dict__ = store.__dict__  # the same open database, with a cache check
-    assert metrics.health(cached)["ok"] is True
-    WithCache._health_checks = checks("redis://:s3cretpw@127.0.0.1:1/0")
-    report = metrics.health(cached)
-    assert report["ok"] is False and report["checks"]["database"]["up"] is True
-    assert report["checks"]["cache"]["up"] is False and "ConnectionError" in \
-        report["checks"]["cache"]["error"]
-    assert "s3cretpw" not in json.dumps(report)
+    try:
+        assert metrics.health(store) == {"ok": True, "checks": {"database": {"up": True,
+                                                                              "error": None}}}
+        WithCache._health_checks = checks(redis_url)
+        cached = WithCache.__new__(WithCache)
+        cached.__dict__ = store.__dict__  # the same open database, with a cache check
+        assert metrics.health(cached)["ok"] is True
+        WithCache._health_checks = checks("redis://:s3cretpw@127.0.0.1:1/0")
+        report = metrics.health(cached)
+        assert report["ok"] is False and report["checks"]["database"]["up"] is True
+        assert report["checks"]["cache"]["up"] is False and "ConnectionError" in \
+            report["checks"]["cache"]["error"]
+        assert "s3cretpw" not in json.dumps(report)
+    finally:
+        store.close()
 
 
 def test_health_of_an_async_store_runs_on_its_workers(store_url):
