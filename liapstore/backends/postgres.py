@@ -80,6 +80,13 @@ class PostgresStore(SqlStore):
         # inside an open transaction is named from the next statement on.
         self.db.identity_changed()
 
+    def _connection_limit(self):
+        return self.db._max_connections
+
+    def _pool_usage(self):
+        # peewee's pool: checked-out connections by id, idle ones in a heap.
+        return {"in_use": len(self.db._in_use), "idle": len(self.db._connections)}
+
     def migrate(self):
         applied = super().migrate()
         # Explicit migrations keep the window of monthly analytics partitions
