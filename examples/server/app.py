@@ -81,6 +81,10 @@ def create_app(url=None, cache=None, *, bot_delay=0.5):
     async def page():
         return FileResponse(STATIC / "index.html")
 
+    @app.get("/favicon.ico", status_code=204)
+    async def favicon():
+        return None
+
     @app.get("/api/status")
     async def status():
         lobby = app.state.lobby

@@ -1,0 +1,107 @@
+"""The example server's page in a real browser: headless Chromium from the
+OS packages (``chromium``, ``chromium-driver``), driven by Selenium.
+
+The test plays games through the server with real WebSocket clients (one
+kill on the way), opens the page, finds those games among the finished
+ones, steps one replay to its end with the page's own "next" button, and
+compares the scores the page shows, after each round and at the end, with
+what the store holds. A missing browser fails the test: .ci/run installs it.
+"""
+import asyncio
+import json
+import shutil
+import time
+import uuid
+
+import pytest
+
+import liapstore
+from examples.server import e2e
+
+CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromedriver")
+
+
+@pytest.fixture
+def browser():
+    missing = [path for path in CHROMIUM if not shutil.which(path)]
+    assert not missing, (f"{', '.join(missing)} not found: install the OS packages "
+                         "(apt-get install -y chromium chromium-driver; .ci/run does)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM[0]
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                     "--disable-gpu", "--window-size=1400,1100"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(CHROMIUM[1]), options=options)
+    driver.implicitly_wait(0)
+    yield driver
+    driver.quit()
+
+
+def wait_for(condition, timeout=20.0, what="the page"):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_page_replays_a_played_game(browser, tmp_path, figures):
+    from selenium.webdriver.common.by import By
+    url = f"sqlite:///{tmp_path / 'page.db'}"
+    tag = "P" + uuid.uuid4().hex[:6].upper()
+    played = asyncio.run(e2e.run_async(url, games=2, kills=1, tag=tag))
+    assert played.ok, played.lines()
+    codes = [f"{tag}G0", f"{tag}G1", f"{tag}B"]
+
+    server = e2e.Server(url, e2e.free_port())
+    server.start()
+    try:
+        asyncio.run(server.wait_ready())
+        browser.get(f"http://127.0.0.1:{server.port}/")
+
+        # The finished games listed are the games the test played.
+        rows = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#games tbody tr[data-game]"),
+                        what="the finished games")
+        assert sorted(r.get_attribute("data-code") for r in rows) == sorted(codes)
+        row = next(r for r in rows if r.get_attribute("data-code") == codes[0])
+        game_id = row.get_attribute("data-game")
+        row.find_element(By.CSS_SELECTOR, "button.replay").click()
+
+        # Step the replay to its end, one action at a time.
+        step = browser.find_element(By.ID, "replay-next")
+        wait_for(lambda: browser.find_element(By.ID, "replay-step").text.startswith("step 0 /"),
+                 what="the replay")
+        clicks = 0
+        while step.is_enabled():
+            step.click()
+            clicks += 1
+        with liapstore.connect(url) as store:
+            game = store.get_game(game_id)
+            rounds = store.list_rounds(game_id)
+        assert clicks == game.version
+        assert browser.find_element(By.ID, "replay-step").text == f"step {game.version} / {game.version}"
+
+        # The final scores, and the totals after each round, are the store's.
+        shown = json.loads(browser.find_element(By.ID, "replay-totals").get_attribute("data-totals"))
+        assert shown == game.final_scores["totals"]
+        table = browser.find_elements(By.CSS_SELECTOR, "#replay-rounds tr.round-row")
+        assert len(table) == len(rounds) == game.current_round
+        for tr, stored in zip(table, rounds):
+            cells = [td.text for td in tr.find_elements(By.TAG_NAME, "td")]
+            assert cells[0] == str(stored.round_number)
+            assert [c.split(" = ")[1] for c in cells[2:]] == [str(t) for t in stored.round_data["totals"]]
+        assert browser.find_element(By.ID, "replay-problems").text == ""
+
+        # The page ran without a script error.
+        errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+        assert errors == []
+        shot = tmp_path / "replay.png"
+        assert browser.save_screenshot(str(shot))
+        figures(f"browser: replayed {clicks} actions of {codes[0]} to its end in Chromium; "
+                f"screenshot {shot}")
+    finally:
+        server.stop()
