@@ -49,9 +49,10 @@ def wait_for(condition, timeout=20.0, what="the page"):
         time.sleep(0.05)
 
 
-def test_page_replays_a_played_game(browser, tmp_path, figures):
+@pytest.mark.backends("sqlite")
+def test_page_replays_a_played_game(browser, store_url, tmp_path, figures):
     from selenium.webdriver.common.by import By
-    url = f"sqlite:///{tmp_path / 'page.db'}"
+    url = store_url
     tag = "P" + uuid.uuid4().hex[:6].upper()
     played = asyncio.run(e2e.run_async(url, games=2, kills=1, tag=tag))
     assert played.ok, played.lines()
