@@ -15,8 +15,9 @@ import asyncio
 import logging
 import re
 import secrets
+import uuid
 
-from liapstore import Conflict, InvalidInput, NotFound
+from liapstore import Conflict, InvalidInput, NotFound, StorageUnavailable
 from liapstore.game import bots, rules
 
 from .storage import as_player
@@ -63,6 +64,7 @@ class Table:
         self.lock = asyncio.Lock()
         self.watchers = set()      # connections following this table
         self.driver = None         # the task playing the bots and the deals
+        self.stale = False         # the store may hold more of the game than we do
 
     @property
     def over(self):
@@ -156,7 +158,7 @@ class Lobby:
         return len(games)
 
     def _load_game(self, table, game, state):
-        table.game_id, table.version, table.state = game.id, game.version, state
+        table.game_id, table.version, table.state, table.stale = game.id, game.version, state, False
         table.settings = {"winning_score": game.winning_score, "max_rounds": game.max_rounds}
         table.last_turn, table.rounds = None, []
 
@@ -309,9 +311,10 @@ class Lobby:
                 raise Refused("seq is the game's version + 1")
             if seq > table.version + 1:
                 raise Refused(f"the next action is #{table.version + 1}")
+            reloading = table.stale
             events = await self._record(table, seq, action, as_player(self.db, player.id))
-            if events is not None:
-                await self.broadcast(table, events)
+            if events is not None or reloading:
+                await self.broadcast(table, events or ())
         self._drive(table)
         return seq
 
@@ -319,16 +322,26 @@ class Lobby:
         """Record under the table's lock; update the table only once the store
         has the action. Returns the events, or None for a retry of an action
         already recorded (nothing changes)."""
+        if table.stale:
+            await self._reload(table)
+            if table.over:
+                raise Refused("the game is over")
         try:
             game = await db.record_action(table.game_id, seq, action)
         except InvalidInput as e:
             raise Refused(str(e).split(": ", 1)[-1]) from None
         except Conflict as e:
+            table.stale = True      # the store may be ahead of us: read it again next time
             raise Refused(str(e)) from None
-        if game.version < table.version + 1 or seq <= table.version:
+        except StorageUnavailable:
+            # The write may have committed before the connection broke.
+            table.stale = True
+            raise
+        if seq <= table.version:
             return None
         outcome = rules.apply(table.state, action)
-        table.state, table.version = outcome.state, game.version
+        table.state, table.version = outcome.state, seq
+        table.stale = game.version != seq
         for event in outcome.events:
             if event["type"] == "turn_result":
                 table.last_turn = event
@@ -336,29 +349,43 @@ class Lobby:
                 table.rounds.append({k: v for k, v in event.items() if k != "type"})
         return outcome.events
 
+    async def _reload(self, table):
+        """Take the game as the store has it (after an error that leaves us unsure)."""
+        saved = await self.db.load_game(table.game_id)
+        self._load_game(table, saved.game, saved.state)
+        table.rounds = [r.round_data for r in await self.db.list_rounds(table.game_id)
+                        if r.ended_at is not None]
+
     def _drive(self, table):
         """Make sure the deals and the bots' moves are being played."""
         if table.driver is None or table.driver.done():
             table.driver = asyncio.get_running_loop().create_task(self._play_bots(table))
 
     async def _play_bots(self, table):
-        """Record deals and bot decisions until a human must act or the game ends."""
+        """Record deals and bot decisions until a human must act or the game
+        ends. While the store is unavailable it tries again every second."""
         while True:
             async with table.lock:
-                if table.state is None or table.over:
-                    return
-                want = rules.expected(table.state)
-                if want.kind != "deal" and not table.seats[want.seat].bot:
-                    return
-                action = bots.next_action(table.state, table.seed, table.version + 1,
-                                          bots=(BOT_KIND,) * 4)
                 try:
+                    if table.stale:
+                        await self._reload(table)
+                        await self.broadcast(table)
+                    if table.state is None or table.over:
+                        return
+                    want = rules.expected(table.state)
+                    if want.kind != "deal" and not table.seats[want.seat].bot:
+                        return
+                    action = bots.next_action(table.state, table.seed, table.version + 1,
+                                              bots=(BOT_KIND,) * 4)
                     events = await self._record(table, table.version + 1, action, self.db)
-                except Exception:
-                    log.exception("table %s: a bot's move failed; the table waits", table.code)
-                    return
-                await self.broadcast(table, events or ())
-            if want.kind != "deal" and self.bot_delay:
+                    if events is not None:
+                        await self.broadcast(table, events)
+                except (StorageUnavailable, Refused) as e:
+                    log.warning("table %s: a bot's move failed (%s); retrying", table.code, e)
+                    events = None
+            if events is None:
+                await asyncio.sleep(1.0)
+            elif want.kind != "deal" and self.bot_delay:
                 await asyncio.sleep(self.bot_delay)
 
     # -- telling the clients ------------------------------------------------------------------
@@ -382,7 +409,6 @@ def _seat_settings(seats):
 
 
 def _seats(stored):
-    import uuid
     seats = []
     for s in (stored + [None] * 4)[:4]:
         seats.append(None if not isinstance(s, dict) else
