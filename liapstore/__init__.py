@@ -44,7 +44,29 @@ def connect(url=None, *, migrate=True, **options):
     return store
 
 
-__all__ = ["connect", "register_backend", "supported_schemes", "DEFAULT_URL", "Store",
+def connect_async(url=None, *, max_workers=None, **options):
+    """Open a store as ``connect(url, **options)`` does (the same options,
+    ``migrate=`` and the cache's included) and return it as an ``AsyncStore``,
+    whose methods are coroutines: ``astore = await connect_async(url)``, or
+    ``async with connect_async(url) as astore:`` to close it at the end.
+
+    Opening (and migrating) runs in a worker thread, so the event loop is never
+    blocked. ``max_workers`` bounds the worker threads (see
+    ``liapstore.asyncstore``); by default the PostgreSQL pool's size.
+    """
+    from .asyncstore import AsyncStore, opening
+
+    def make():
+        store = connect(url, **options)
+        try:
+            return AsyncStore(store, max_workers=max_workers)
+        except BaseException:
+            store.close()
+            raise
+    return opening(make)
+
+
+__all__ = ["connect", "connect_async", "register_backend", "supported_schemes", "DEFAULT_URL", "Store",
            "LiapstoreError", "InvalidInput", "NotFound", "Conflict", "StorageUnavailable",
            "SchemaOutdated",
            "Player", "Room", "Game", "Seat", "Round", "Turn", "Action", "Session", "Connection",

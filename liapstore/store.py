@@ -63,6 +63,11 @@ class Store(Progress, GameRecording, Friends, Achievements, Backend):
     def __enter__(self):
         return self
 
+    def _connection_limit(self):
+        """How many operations can hold a connection at once (a pool's size),
+        or None when nothing bounds them. AsyncStore sizes its workers by it."""
+        return None
+
     def __exit__(self, *exc):
         self.close()
 

@@ -66,6 +66,9 @@ class PostgresStore(SqlStore):
                                      "pip install 'liapstore[postgres]' (psycopg 3)")
         return PipeliningDatabase(database, prefer_psycopg3=True, **params)
 
+    def _connection_limit(self):
+        return self.db._max_connections
+
     def migrate(self):
         applied = super().migrate()
         # Explicit migrations keep the window of monthly analytics partitions

@@ -18,6 +18,8 @@ How a test is parametrized:
 A test that is left with no scheme is deselected, not skipped: it is simply
 not part of this run.
 """
+import os
+
 import pytest
 
 import liapstore
@@ -88,6 +90,15 @@ def store_url(backend):
 
 @pytest.fixture
 def store(store_url):
-    """An open, migrated store on ``store_url``, closed after the test."""
+    """An open, migrated store on ``store_url``, closed after the test.
+
+    With ``LIAPSTORE_TEST_ASYNC=1`` in the environment it is a synchronous
+    facade over ``liapstore.connect_async(store_url)`` instead, every call of
+    the test running as the AsyncStore's coroutine (``async_facade.py``)."""
+    if os.environ.get("LIAPSTORE_TEST_ASYNC", "") not in ("", "0"):
+        from .async_facade import open_facade
+        with open_facade(store_url) as s:
+            yield s
+        return
     with liapstore.connect(store_url) as s:
         yield s
