@@ -48,6 +48,7 @@ class Client:
 
     def __init__(self, websocket):
         self.websocket = websocket
+        self.ip = websocket.client.host if websocket.client else None
         self.player = None
         self.following = set()     # room codes
 
@@ -153,11 +154,9 @@ async def _handle(lobby, client, message):
     if op == "rooms":
         return {"type": "rooms", "rooms": _rooms(lobby)}
     if op in ("login", "resume"):
-        headers = client.websocket.headers
-        address = client.websocket.client.host if client.websocket.client else None
         if op == "login":
-            player, token = await lobby.login(message.get("username"), address,
-                                              headers.get("user-agent"))
+            player, token = await lobby.login(message.get("username"), client.ip,
+                                              client.websocket.headers.get("user-agent"))
         else:
             player, token = await lobby.resume(message.get("token")), message.get("token")
         if client.player is not None and client.player.id != player.id:
@@ -185,7 +184,7 @@ async def _handle(lobby, client, message):
     if op == "create":
         table = await lobby.create_room(client.player, code, message.get("name"),
                                         winning_score=message.get("winning_score"),
-                                        max_rounds=message.get("max_rounds"))
+                                        max_rounds=message.get("max_rounds"), ip=client.ip)
         await _follow(lobby, client, table)
     elif op == "sit":
         table = await lobby.sit(client.player, code, message.get("seat"))
@@ -195,9 +194,10 @@ async def _handle(lobby, client, message):
     elif op == "leave":
         await lobby.leave(client.player, code)
     elif op == "start":
-        await lobby.start(client.player, code)
+        await lobby.start(client.player, code, ip=client.ip)
     elif op == "act":
-        seq = await lobby.act(client.player, code, message.get("action"), message.get("seq"))
+        seq = await lobby.act(client.player, code, message.get("action"), message.get("seq"),
+                              ip=client.ip)
         return {"type": "ack", "code": code, "seq": seq,
                 "game_id": str(lobby.table(code).game_id)}
     else:

@@ -1,55 +1,35 @@
-"""The server's one door to liapstore: an awaitable store, and who a call runs as.
+"""The server's one door to liapstore: the async store, and who a call runs as.
 
 The server is async (FastAPI, uvicorn); a blocking database call inside a
-WebSocket handler would stall every other player. ``open_store`` returns an
-object whose methods are the Store's methods as coroutines, which is the
-interface of liapstore's AsyncStore. Until that store is available here, each
-call runs the synchronous Store in a worker thread (``asyncio.to_thread``):
-the two lines marked SEAM below are the only ones to change.
+WebSocket handler would stall every other player, so the server awaits
+liapstore's AsyncStore (``liapstore.connect_async``): each call runs the
+Store on a bounded pool of worker threads, and the event loop goes on.
 """
-import asyncio
+from contextlib import contextmanager
 
 import liapstore
-
-
-class ThreadedStore:
-    """A Store's methods as coroutines, each call run in a worker thread.
-
-    Only what the server uses is awaited this way; ``close`` is synchronous.
-    """
-
-    def __init__(self, store):
-        self.store = store
-
-    def __getattr__(self, name):
-        method = getattr(self.store, name)
-        if not callable(method):
-            return method
-
-        async def call(*args, **kwargs):
-            return await asyncio.to_thread(method, *args, **kwargs)
-
-        call.__name__ = name
-        return call
-
-    async def close(self):
-        """Release the store's connections."""
-        await asyncio.to_thread(self.store.close)
 
 
 async def open_store(url=None, cache=None):
     """The store the server runs on; ``cache`` is a Redis URL or None."""
     options = {}
     if cache:
-        # SEAM (h-cache): liapstore.connect(url, cache=cache) once the cache is merged.
+        # SEAM (h-cache): options["cache"] = cache, once connect(cache=...) is merged.
         raise SystemExit("--cache needs liapstore's Redis cache (connect(cache=...)), "
                          "which this liapstore does not have yet")
-    # SEAM (h-async): `return await liapstore.connect_async(url, **options)` once it exists.
-    return ThreadedStore(await asyncio.to_thread(liapstore.connect, url, **options))
+    return await liapstore.connect_async(url, **options)
 
 
+@contextmanager
 def as_player(db, player_id, ip_address=None):
-    """The store as seen by one player's own request (row-level security on
-    PostgreSQL). SEAM (h-rls): ``return db.acting_as(player_id, ip_address=ip_address)``
-    once Store.acting_as exists; until then requests run as the server."""
-    return db
+    """The calls awaited inside the block are a player's own request (row-level
+    security on PostgreSQL, the player and address in the audit trail).
+
+    The identity lives in a context variable of the current asyncio task,
+    which the AsyncStore carries into its worker threads with each call.
+    ``player_id=None`` is the server's own work (deals, bots). Until
+    Store.acting_as is part of liapstore every call runs as the server.
+    """
+    # SEAM (h-rls): replace the next line with
+    #   with nullcontext() if player_id is None else db.store.acting_as(player_id, ip_address): yield
+    yield

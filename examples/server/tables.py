@@ -173,8 +173,9 @@ class Lobby:
             player = await self.db.get_or_create_player(username)
         except InvalidInput as e:
             raise Refused(str(e)) from None
-        _, token = await self.db.create_session(player.id, ip_address=ip_address,
-                                                user_agent=user_agent)
+        with as_player(self.db, player.id, ip_address):
+            _, token = await self.db.create_session(player.id, ip_address=ip_address,
+                                                    user_agent=user_agent)
         return player, token
 
     async def resume(self, token):
@@ -199,7 +200,8 @@ class Lobby:
             raise Refused(f"no room {code!r}")
         return table
 
-    async def create_room(self, player, code, name=None, *, winning_score=None, max_rounds=None):
+    async def create_room(self, player, code, name=None, *, winning_score=None, max_rounds=None,
+                          ip=None):
         """A new room, its creator in seat 0."""
         if not isinstance(code, str) or not CODE.match(code):
             raise Refused("a room code is 3-12 capital letters or digits")
@@ -213,8 +215,9 @@ class Lobby:
         seats = [Seat(player.id, player.display_name), None, None, None]
         settings["seats"] = _seat_settings(seats)
         try:
-            room = await self.db.create_room(code, name or f"{player.display_name}'s table",
-                                             created_by=player.id, game_settings=settings)
+            with as_player(self.db, player.id, ip):
+                room = await self.db.create_room(code, name or f"{player.display_name}'s table",
+                                                 created_by=player.id, game_settings=settings)
         except Conflict:
             raise Refused(f"room {code} exists already") from None
         except InvalidInput as e:
@@ -273,7 +276,7 @@ class Lobby:
 
     # -- games -------------------------------------------------------------------------------
 
-    async def start(self, player, code):
+    async def start(self, player, code, ip=None):
         """Start the room's game once all four seats are taken."""
         table = self.table(code)
         async with table.lock:
@@ -283,15 +286,19 @@ class Lobby:
                 raise Refused("only a seated player starts the game")
             if any(s is None for s in table.seats):
                 raise Refused("every seat needs a player or a bot")
-            game = await as_player(self.db, player.id).start_game(
-                table.room_id, [s.player_id for s in table.seats],
-                bots=[i for i, s in enumerate(table.seats) if s.bot], **table.settings)
+            try:
+                with as_player(self.db, player.id, ip):
+                    game = await self.db.start_game(
+                        table.room_id, [s.player_id for s in table.seats],
+                        bots=[i for i, s in enumerate(table.seats) if s.bot], **table.settings)
+            except (InvalidInput, Conflict) as e:
+                raise Refused(str(e)) from None
             self._load_game(table, game, rules.new_game(game.winning_score, game.max_rounds))
             await self.broadcast(table)
         self._drive(table)
         return table
 
-    async def act(self, player, code, action, seq=None):
+    async def act(self, player, code, action, seq=None, ip=None):
         """Record a player's action (its seat is the player's own) and return
         its sequence number. ``seq``, the number the client expects
         (``version + 1``), makes a retry after a lost reply harmless: the store
@@ -312,22 +319,24 @@ class Lobby:
             if seq > table.version + 1:
                 raise Refused(f"the next action is #{table.version + 1}")
             reloading = table.stale
-            events = await self._record(table, seq, action, as_player(self.db, player.id))
+            events = await self._record(table, seq, action, player.id, ip)
             if events is not None or reloading:
                 await self.broadcast(table, events or ())
         self._drive(table)
         return seq
 
-    async def _record(self, table, seq, action, db):
-        """Record under the table's lock; update the table only once the store
-        has the action. Returns the events, or None for a retry of an action
-        already recorded (nothing changes)."""
+    async def _record(self, table, seq, action, player_id=None, ip=None):
+        """Record under the table's lock, as the player (None: the server's
+        own deals and bots); update the table only once the store has the
+        action. Returns the events, or None for a retry of an action already
+        recorded (nothing changes)."""
         if table.stale:
             await self._reload(table)
             if table.over:
                 raise Refused("the game is over")
         try:
-            game = await db.record_action(table.game_id, seq, action)
+            with as_player(self.db, player_id, ip):
+                game = await self.db.record_action(table.game_id, seq, action)
         except InvalidInput as e:
             raise Refused(str(e).split(": ", 1)[-1]) from None
         except Conflict as e:
@@ -377,7 +386,7 @@ class Lobby:
                         return
                     action = bots.next_action(table.state, table.seed, table.version + 1,
                                               bots=(BOT_KIND,) * 4)
-                    events = await self._record(table, table.version + 1, action, self.db)
+                    events = await self._record(table, table.version + 1, action)
                     if events is not None:
                         await self.broadcast(table, events)
                 except (StorageUnavailable, Refused) as e:
