@@ -150,3 +150,52 @@ def test_refusals_secrecy_and_a_seat_that_outlives_a_kill(server, store_url):
         game = store.get_game(final["game_id"])
         assert game.final_scores["totals"] == final["scores"]
         assert store.verify_game(game.id) == []
+
+
+@pytest.mark.backends("postgres")
+def test_bots_wait_out_a_database_outage(backend, tmp_path, figures):
+    """The database server itself dies (SIGKILL, a throwaway cluster) under
+    the example server while the bots play: their moves fail and are tried
+    again every second, a human's action is refused with the reason, and once
+    PostgreSQL is back the game goes on to its end, intact."""
+    del backend  # only selects the test when PostgreSQL is among the backends
+    from support.servers import PostgresServer, create_database
+    with PostgresServer.start() as postgres:
+        url = create_database(postgres.url, "liap_server_outage")
+        server = e2e.Server(url, e2e.free_port(), log_path=str(tmp_path / "server.log"))
+        server.start()
+        try:
+            async def play():
+                async with Socket(server.port) as watcher, Socket(server.port) as dave:
+                    await watcher.ask("login", username="watcher")
+                    await dave.ask("login", username="dave")
+                    assert (await watcher.ask("create", code="DOWN1", max_rounds=2))["type"] == "ok"
+                    assert (await watcher.ask("leave", code="DOWN1"))["type"] == "ok"
+                    for seat in range(4):
+                        assert (await watcher.ask("bot", code="DOWN1", seat=seat))["type"] == "ok"
+                    assert (await watcher.ask("start", code="DOWN1"))["type"] == "ok"
+                    before = await watcher.state("DOWN1", lambda s: s["version"] >= 10)
+                    postgres.kill()
+                    refused = await dave.ask("create", code="DOWN2")
+                    assert refused["type"] == "error" and "StorageUnavailable" in refused["message"]
+                    await asyncio.sleep(2.5)    # two or three failed tries
+                    stalled = (await watcher.ask("rooms"))["rooms"]
+                    stalled = next(r for r in stalled if r["code"] == "DOWN1")["version"]
+                    await asyncio.to_thread(postgres.restart)
+                    final = await watcher.state("DOWN1", lambda s: s["phase"] == "GAME_OVER")
+                    return before, stalled, final
+
+            asyncio.run(server.wait_ready())
+            before, stalled, final = asyncio.run(play())
+        finally:
+            server.stop()
+        assert "retrying" in server.log_tail(200)
+        with liapstore.connect(url) as store:
+            game = store.get_game(final["game_id"])
+            assert store.verify_game(game.id) == []
+            assert game.final_scores["totals"] == final["scores"]
+            # Nothing was recorded while the database was down, and nothing lost.
+            assert before["version"] <= stalled < game.version
+            assert len(store.list_actions(game.id)) == game.version
+        figures(f"e2e: PostgreSQL SIGKILLed under the example server at action {before['version']}; "
+                f"bots retried, game finished after {game.version} actions, verify clean")
