@@ -106,3 +106,73 @@ def test_page_replays_a_played_game(browser, store_url, tmp_path, figures):
                 f"screenshot {shot}")
     finally:
         server.stop()
+
+
+@pytest.mark.backends("sqlite")
+def test_page_plays_a_game_against_bots(browser, store_url, tmp_path, figures):
+    """A person's path through the page: log in, create a room, seat three
+    bots, start, and play every move by clicking (a redeal declined, the first
+    declaration offered, the first pieces of the hand) until the game is over."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    server = e2e.Server(store_url, e2e.free_port(), log_path=str(tmp_path / "server.log"))
+    server.start()
+    try:
+        asyncio.run(server.wait_ready())
+        browser.get(f"http://127.0.0.1:{server.port}/")
+        browser.find_element(By.ID, "username").send_keys("pagetester")
+        browser.find_element(By.CSS_SELECTOR, "#login button").click()
+        wait_for(lambda: browser.find_element(By.ID, "me").is_displayed(), what="the log-in")
+        browser.find_element(By.ID, "new-code").send_keys("LIVE1")
+        browser.find_element(By.ID, "new-rounds").send_keys("1")
+        browser.find_element(By.CSS_SELECTOR, "#create button").click()
+        for _ in range(3):
+            button = wait_for(lambda: browser.find_elements(By.XPATH, "//button[text()='add a bot']"),
+                              what="an empty seat")[0]
+            button.click()
+            time.sleep(0.2)
+        wait_for(lambda: not browser.find_elements(By.XPATH, "//button[text()='add a bot']"),
+                 what="four seats taken")
+        browser.find_element(By.XPATH, "//button[text()='start a game']").click()
+
+        moves = 0
+        deadline = time.monotonic() + 120
+        while "Game over" not in browser.find_element(By.ID, "t-controls").text:
+            assert time.monotonic() < deadline, "the game did not end"
+            try:
+                controls = browser.find_element(By.ID, "t-controls")
+                kind = controls.get_attribute("data-kind")
+                version = browser.find_element(By.ID, "table").get_attribute("data-version")
+                if kind == "redeal":
+                    controls.find_element(By.XPATH, ".//button[text()='no, keep it']").click()
+                elif kind == "declare":
+                    controls.find_elements(By.TAG_NAME, "button")[0].click()
+                elif kind == "play":
+                    count = int(controls.get_attribute("data-count") or 1)
+                    for i in range(count):
+                        browser.find_elements(By.CSS_SELECTOR, "#t-hand button")[i].click()
+                    browser.find_element(By.XPATH, "//button[text()='play the picked pieces']").click()
+                else:
+                    time.sleep(0.05)
+                    continue
+                moves += 1
+                # The next move waits for the table to move on.
+                wait_for(lambda: browser.find_element(By.ID, "table").get_attribute("data-version")
+                         != version, what="the move to be recorded")
+            except StaleElementReferenceException:
+                continue    # the table was redrawn under us: look again
+        shown = browser.find_element(By.ID, "t-controls").text
+        shot = tmp_path / "live.png"
+        assert browser.save_screenshot(str(shot))
+        errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+        assert errors == []
+    finally:
+        server.stop()
+    with liapstore.connect(store_url) as store:
+        room = store.get_room_by_code("LIVE1")
+        (game,) = store.list_games(room_id=room.id).items
+        assert game.current_phase == "GAME_OVER" and store.verify_game(game.id) == []
+        mine = [a for a in store.list_actions(game.id) if a.action_data.get("seat") == 0]
+        assert len(mine) == moves > 0
+        assert " / ".join(map(str, game.final_scores["totals"])) in shown
+    figures(f"browser: played a 1-round game against 3 bots by clicking ({moves} moves); screenshot {shot}")

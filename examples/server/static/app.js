@@ -111,6 +111,10 @@ function drawTable(t) {
 function drawControls(t, want) {
   const controls = $("t-controls"), hand = $("t-hand");
   controls.replaceChildren();
+  // What the table waits for from this tab's player, for tests and styles.
+  controls.dataset.kind = want.seat === t.seat && t.seat !== null ? want.kind : "";
+  controls.dataset.count = want.count ?? "";
+  $("table").dataset.version = t.version;
   hand.replaceChildren();
   if (t.phase === "WAITING" || t.phase === "GAME_OVER") {
     if (t.phase === "GAME_OVER") controls.append(el("p", {}, "Game over: ",
@@ -225,7 +229,9 @@ $("create").onsubmit = (e) => {
   e.preventDefault();
   if (!me) { alert("log in first"); return; }
   current = $("new-code").value;
-  send({ op: "create", code: current, name: $("new-name").value || undefined });
+  const rounds = parseInt($("new-rounds").value, 10);
+  send({ op: "create", code: current, name: $("new-name").value || undefined,
+         max_rounds: Number.isNaN(rounds) ? undefined : rounds });
 };
 
 connect();
