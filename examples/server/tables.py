@@ -79,18 +79,12 @@ class Table:
     def view(self, player_id, connected):
         """What a client sees: everything public, and its own hand only."""
         seat = self.seat_of(player_id)
-        view = {"type": "state", "code": self.code, "name": self.name, "seat": seat,
-                "game_id": None if self.game_id is None else str(self.game_id),
-                "version": self.version, "settings": self.settings,
-                "seats": [None if s is None else
-                          {"name": s.name, "bot": s.bot,
-                           "connected": s.bot or s.player_id in connected}
-                          for s in self.seats]}
+        view = {"type": "state", **self.summary(connected), "seat": seat,
+                "settings": self.settings}
         if self.state is None:
-            return {**view, "phase": "WAITING"}
+            return view
         state, want = self.state, rules.expected(self.state)
-        return {**view, "phase": state.phase, "round": state.round,
-                "multiplier": state.multiplier, "scores": list(state.scores),
+        return {**view, "multiplier": state.multiplier,
                 "declarations": list(state.declarations), "captured": list(state.captured),
                 "plays": [[s, list(p)] for s, p in state.plays],
                 "hand_sizes": [len(h) for h in state.hands],
@@ -141,12 +135,14 @@ class Lobby:
                 break
             after = page.next_cursor
         games = await self.db.unfinished_games()
+        names = {}      # player id -> display name (the bots sit at many tables)
         for saved in games:
             room = await self.db.get_room(saved.game.room_id)
             seats = []
             for s in saved.seats:
-                player = await self.db.get_player(s.player_id)
-                seats.append(Seat(s.player_id, player.display_name, s.is_bot))
+                if s.player_id not in names:
+                    names[s.player_id] = (await self.db.get_player(s.player_id)).display_name
+                seats.append(Seat(s.player_id, names[s.player_id], s.is_bot))
             table = Table(room, seats, _seed(room))
             self._load_game(table, saved.game, saved.state)
             table.rounds = [r.round_data for r in await self.db.list_rounds(saved.game.id)
