@@ -125,6 +125,9 @@ def create_app(url=None, cache=None, *, bot_delay=0.5):
                     log.warning("%s failed: %s", message.get("op"), e)
                     reply = {"type": "error", "op": message.get("op"),
                              "message": f"{type(e).__name__}: {e}"}
+                except Exception:  # noqa: BLE001 - a bug of ours: log it, keep the connection
+                    log.exception("%s failed", message.get("op"))
+                    reply = {"type": "error", "op": message.get("op"), "message": "internal error"}
                 if reply is not None:
                     if "ref" in message:
                         reply["ref"] = message["ref"]

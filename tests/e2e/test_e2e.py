@@ -17,8 +17,9 @@ import pytest
 
 from examples.server import e2e
 
-# Liapstore's Redis cache: add "redis" here once connect(cache=...) exists,
-# and the e2e test runs on SQLite and PostgreSQL with it too.
+# Liapstore's Redis cache: add "redis" here once connect(cache=...) exists
+# (and examples/server/storage.py passes --cache on: its SEAM line), and the
+# test runs on SQLite and PostgreSQL with the cache too.
 CACHES = [None]
 
 
@@ -26,8 +27,9 @@ CACHES = [None]
 @pytest.mark.durable
 @pytest.mark.parametrize("cache", CACHES, ids=lambda c: c or "no-cache")
 def test_server_killed_mid_play(store_url, cache, request, figures):
-    cache_url = request.getfixturevalue("redis_url") if cache else None
     tag = "E" + uuid.uuid4().hex[:6].upper()
+    # A key prefix of the test's own: the Redis server is shared.
+    cache_url = f"{request.getfixturevalue('redis_url')}?prefix=e2e-{tag}:" if cache else None
     result = asyncio.run(e2e.run_async(store_url, cache=cache_url, games=6, kills=2, tag=tag))
     for line in result.lines():
         figures(f"e2e: {line}")
