@@ -30,6 +30,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from liapstore import NotFound
 from liapstore.game import bots, rules
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,6 +56,7 @@ class Figures:
     actions: int = 0              # actions stored in the run's games
     lost: int = 0                 # acknowledged, yet not in the store as acknowledged
     duplicated: int = 0           # games stored more than once for one room
+    missing: int = 0              # rooms or games the store does not have
     unfinished: int = 0
     failed_verify: int = 0
     errors: list = field(default_factory=list)
@@ -65,7 +67,7 @@ class Figures:
 
     @property
     def ok(self):
-        return (not self.lost and not self.duplicated and not self.unfinished
+        return (not self.lost and not self.duplicated and not self.missing and not self.unfinished
                 and not self.failed_verify and not self.errors and self.games > 0)
 
     def lines(self):
@@ -76,7 +78,8 @@ class Figures:
                 f"{'/'.join(map(str, self.running_at_kills))} games under way, "
                 f"reconnects {self.reconnects}",
                 f"actions {self.actions} stored, {self.acknowledged} acknowledged to clients, "
-                f"lost {self.lost}, duplicated games {self.duplicated}, unfinished {self.unfinished}, "
+                f"lost {self.lost}, games missing {self.missing}, duplicated {self.duplicated}, "
+                f"unfinished {self.unfinished}, "
                 f"failing verify {self.failed_verify}, client errors {len(self.errors)}",
                 f"restart -> server answering: worst {worst(self.ready_seconds)}; "
                 f"restart -> every game resumed: worst {worst(self.resumed_seconds)}",
@@ -358,9 +361,14 @@ def check(store, run, everyone, figures):
                 figures.lost += 1   # two different actions acknowledged under one number
     by_game = {}
     for code in run.all_codes:
-        room = store.get_room_by_code(code)
+        try:
+            room = store.get_room_by_code(code)
+        except NotFound:
+            figures.missing += 1
+            continue
         games = store.list_games(room_id=room.id).items
-        figures.duplicated += len(games) - 1
+        figures.missing += not games
+        figures.duplicated += max(0, len(games) - 1)
         for game in games:
             figures.unfinished += game.current_phase != "GAME_OVER"
             figures.failed_verify += bool(store.verify_game(game.id))

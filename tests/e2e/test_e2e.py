@@ -39,5 +39,6 @@ def test_server_killed_mid_play(store_url, cache, request, figures):
     assert result.running_at_kills[0] == result.games
     assert result.reconnects >= result.clients
     assert result.acknowledged > 0
-    assert (result.lost, result.duplicated, result.unfinished, result.failed_verify) == (0, 0, 0, 0)
+    assert (result.lost, result.missing, result.duplicated, result.unfinished,
+            result.failed_verify) == (0, 0, 0, 0, 0)
     assert result.ok
