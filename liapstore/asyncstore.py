@@ -53,13 +53,15 @@ import inspect
 import os
 import queue
 
+from . import metrics
 from .errors import InvalidInput, StorageUnavailable
 from .store import Store
 from .urls import redact
 
-#: Store methods that are context managers holding per-thread state: their
-#: ``async with`` form runs the block's calls on one worker thread.
-PINNED_CONTEXTS = ("transaction",)
+#: Store methods that are context managers holding per-thread (or per-context)
+#: state: their ``async with`` form runs the block's calls on one worker thread,
+#: in one context. A name the Store does not have is ignored.
+PINNED_CONTEXTS = ("transaction", "acting_as")
 
 #: Public Store methods that are not plain operations (handled by hand below).
 _NOT_OPERATIONS = ("close",) + PINNED_CONTEXTS
@@ -98,6 +100,7 @@ class AsyncStore:
         self.closed = False
         self.busy = 0       # workers running a call or holding a transaction
         self.waiting = 0    # callers waiting for a worker
+        metrics.opened_async(self)
 
     def __repr__(self):
         return f"<AsyncStore {self.store!r} max_workers={self.max_workers}>"
@@ -125,19 +128,14 @@ class AsyncStore:
         has one. For code that calls several Store methods in a row (pass the
         Store, ``astore.store``, to it) and for helpers such as
         ``liapstore.metrics.health``."""
-        call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
         lane = _PINNED.get().get(self)
         if lane is not None:
-            return await asyncio.wrap_future(lane.submit(call))
+            return await asyncio.wrap_future(lane.submit(functools.partial(fn, *args, **kwargs)))
         if self.closed:
             raise StorageUnavailable(f"{redact(self.store.url)}: the store is closed")
         await self._acquire()
-        try:
-            future = self._executor.submit(call)
-        except BaseException:
-            self._release()
-            raise
-        self._release_when_done(future)
+        # In a copy of the caller's context, as asyncio.to_thread does.
+        future = self._submit(contextvars.copy_context().run, fn, *args, **kwargs)
         return await asyncio.wrap_future(future)
 
     async def _acquire(self):
@@ -154,28 +152,39 @@ class AsyncStore:
         self.busy -= 1
         self._slots.release()
 
-    def _release_when_done(self, future):
-        # The worker is free when the call ends, not when its caller stops
-        # waiting (a cancelled caller's call still runs to its end).
+    def _submit(self, fn, *args, **kwargs):
+        """Run ``fn`` on a worker, its slot (already acquired) released when it ends."""
         loop = asyncio.get_running_loop()
 
-        def done(_):
+        def release():
             try:
                 loop.call_soon_threadsafe(self._release)
             except RuntimeError:  # the loop is closed: nobody is left to wait
                 pass
-        future.add_done_callback(done)
+
+        def work():
+            # Released from the worker before its result is set, so a caller
+            # resuming with the result finds the worker counted free. A call
+            # whose caller was cancelled runs to its end all the same, and
+            # frees its worker only then.
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                release()
+        try:
+            future = self._executor.submit(work)
+        except BaseException:
+            self._release()
+            raise
+        # Cancelled before a worker took it up: work() never runs.
+        future.add_done_callback(lambda f: f.cancelled() and release())
+        return future
 
     async def _open_lane(self):
         """Take a worker for a pinned context: it runs only that block's calls."""
         await self._acquire()
-        lane = _Lane()
-        try:
-            future = self._executor.submit(lane.serve)
-        except BaseException:
-            self._release()
-            raise
-        self._release_when_done(future)
+        lane = _Lane(contextvars.copy_context())
+        lane.finished = self._submit(lane.serve)
         return lane
 
     # -- life cycle -----------------------------------------------------------------------
@@ -200,10 +209,14 @@ class AsyncStore:
 
 
 class _Lane:
-    """One worker thread running one pinned block's calls, in order."""
+    """One worker thread running one pinned block's calls, in order, all in one
+    context (a copy of the opening task's), so that what a call sets in a
+    ContextVar (``acting_as``'s identity) is seen by the calls after it."""
 
-    def __init__(self):
+    def __init__(self, context):
         self._calls = queue.SimpleQueue()
+        self._context = context
+        self.finished = None  # the future of serve(), once it runs on a worker
 
     def submit(self, call):
         future = concurrent.futures.Future()
@@ -222,7 +235,7 @@ class _Lane:
             if not future.set_running_or_notify_cancel():
                 continue  # its caller was cancelled before it started
             try:
-                future.set_result(call())
+                future.set_result(self._context.run(call))
             except BaseException as e:  # noqa: BLE001 - handed to the caller as is
                 future.set_exception(e)
 
@@ -248,9 +261,13 @@ class _PinnedContext:
         def enter():
             manager = factory()
             return manager, manager.__enter__()
+        entered = lane.submit(enter)
         try:
-            self._manager, value = await asyncio.wrap_future(lane.submit(enter))
-        except BaseException:
+            # Shielded: once queued, the block is entered; if this task is
+            # cancelled meanwhile, what was entered is left again right after.
+            self._manager, value = await asyncio.shield(asyncio.wrap_future(entered))
+        except BaseException as e:
+            lane.submit(functools.partial(_leave_if_entered, entered, e))
             if self._own_lane:
                 lane.stop()
             raise
@@ -287,6 +304,18 @@ class opening:
 
     async def __aexit__(self, *exc):
         await self._astore.close()
+
+
+def _leave_if_entered(entered, error):
+    """Leave the context manager ``entered`` (the future of its entering)
+    opened, if it did, as the block failed with ``error``."""
+    if entered.cancelled() or entered.exception() is not None:
+        return
+    manager, _ = entered.result()
+    try:
+        manager.__exit__(type(error), error, error.__traceback__)
+    except BaseException:  # noqa: BLE001 - the caller already has its error
+        pass
 
 
 def _operation(name):

@@ -18,7 +18,7 @@ import uuid
 from abc import abstractmethod
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from . import paging, textsearch, validate as v
+from . import metrics, paging, textsearch, validate as v
 from .backend import Backend
 from .errors import Conflict, InvalidInput, NotFound
 from .achievements import Achievements
@@ -54,6 +54,13 @@ class Store(Progress, GameRecording, Friends, Achievements, Backend):
         # Per thread: the callbacks waiting for the outermost commit (None
         # outside a transaction). See transaction() and _after_commit().
         self._tx = threading.local()
+        metrics.opened(self)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # Every public method of every backend is an operation that reports
+        # its latency and outcome (liapstore/metrics.py).
+        metrics.instrument(cls)
 
     # -- life cycle ----------------------------------------------------------
 
@@ -62,6 +69,17 @@ class Store(Progress, GameRecording, Friends, Achievements, Backend):
 
     def __enter__(self):
         return self
+
+    def _pool_usage(self):
+        """``{"in_use": n, "idle": n}`` of the store's connection pool, or
+        None when it has none (read by liapstore.metrics when scraped)."""
+        return None
+
+    def _health_checks(self):
+        """``{name: check}``: what ``liapstore.metrics.health`` calls, each
+        check a round trip that raises when its part is down. A store with
+        a cache adds ``"cache"``."""
+        return {"database": self.schema_version}
 
     def _connection_limit(self):
         """How many operations can hold a connection at once (a pool's size),
@@ -438,6 +456,9 @@ class Store(Progress, GameRecording, Friends, Achievements, Backend):
         key = paging.decode(after, listing, tuple(_key_type(table, c) for c in order_by))
         rows = (select or self._select)(table, where, order_by, after=key, limit=limit + 1)
         return paging.page(rows, listing, order_by, limit, lambda r: from_row(record, r))
+
+
+metrics.instrument(Store)
 
 
 def _key_type(table, column):

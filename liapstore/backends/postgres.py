@@ -69,6 +69,10 @@ class PostgresStore(SqlStore):
     def _connection_limit(self):
         return self.db._max_connections
 
+    def _pool_usage(self):
+        # peewee's pool: checked-out connections by id, idle ones in a heap.
+        return {"in_use": len(self.db._in_use), "idle": len(self.db._connections)}
+
     def migrate(self):
         applied = super().migrate()
         # Explicit migrations keep the window of monthly analytics partitions

@@ -15,6 +15,7 @@ import threading
 from contextlib import contextmanager
 
 import liapstore
+from liapstore.asyncstore import PINNED_CONTEXTS
 
 
 @contextmanager
@@ -61,6 +62,8 @@ class SyncFacade:
         if name in ("astore", "_loop", "_local"):
             raise AttributeError(name)
         value = getattr(self.astore, name)
+        if name in PINNED_CONTEXTS:  # those the Store has besides transaction()
+            return functools.wraps(value)(lambda *a, **kw: self._pinned(value(*a, **kw)))
         if not callable(value) or inspect.isclass(value):
             return value
         if name.startswith("_"):
@@ -77,15 +80,18 @@ class SyncFacade:
             return session.call(make_coroutine)
         return asyncio.run_coroutine_threadsafe(make_coroutine(), self._loop).result()
 
-    @contextmanager
     def transaction(self):
-        """``with store.transaction():`` as ``async with astore.transaction():``,
+        """``with store.transaction():`` as ``async with astore.transaction():``."""
+        return self._pinned(self.astore.transaction())
+
+    @contextmanager
+    def _pinned(self, manager):
+        """``with`` over an ``async with`` context manager of the AsyncStore,
         every call inside it made from the one task that entered it."""
         session = getattr(self._local, "session", None)
         outermost = session is None
         if outermost:
             session = self._local.session = _Session(self._loop)
-        manager = self.astore.transaction()
         try:
             session.call(manager.__aenter__)
             try:
