@@ -4,6 +4,7 @@ import logging
 
 import uvicorn
 
+from liapstore.metrics import JsonFormatter
 from liapstore.urls import redact
 
 from . import create_app
@@ -19,8 +20,13 @@ def main(argv=None):
     parser.add_argument("--port", type=int, default=8000, help="port to listen on (uvicorn's --port)")
     parser.add_argument("--bot-delay", type=float, default=0.5,
                         help="seconds a bot waits after each of its moves (0: as fast as it can)")
+    parser.add_argument("--json-logs", action="store_true",
+                        help="log one JSON object a line (liapstore's fields included)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter() if args.json_logs else logging.Formatter(
+        "%(asctime)s %(name)s %(levelname)s %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     logging.getLogger("examples.server").info(
         "store %s%s", redact(args.url or "default"),
         f", cache {redact(args.cache)}" if args.cache else "")

@@ -23,17 +23,19 @@ settled (turn, round and game results). Refusals come back as ``error``.
 
 HTTP: ``/`` the page, ``/api/rooms``, ``/api/games`` (finished games, paged),
 ``/api/games/{id}/replay`` (a finished game, turn by turn, re-derived by the
-store's replay), ``/api/status`` (ready once the games are recovered).
+store's replay), ``/api/status`` (ready once the games are recovered),
+``/healthz`` (the database and the cache each checked) and ``/metrics``
+(the store's Prometheus metrics).
 """
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, WebSocket, WebSocketDisconnect
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from liapstore import InvalidInput, LiapstoreError, NotFound
+from liapstore import InvalidInput, LiapstoreError, NotFound, metrics
 from liapstore.game.replay import describe
 
 from .storage import open_store
@@ -92,6 +94,22 @@ def create_app(url=None, cache=None, *, bot_delay=0.5):
         return {"ready": True, "recovered": app.state.recovered, "tables": len(lobby.tables),
                 "playing": sum(1 for t in lobby.tables.values()
                                if t.state is not None and not t.over)}
+
+    @app.get("/healthz")
+    async def healthz():
+        """200 when the database (and the cache, when there is one) answers,
+        else 503; either way the body says which is down and why."""
+        health = await metrics.ahealth(app.state.lobby.db)
+        return JSONResponse(health, status_code=200 if health["ok"] else 503)
+
+    @app.get("/metrics")
+    async def prometheus():
+        """The store's metrics in Prometheus' text format (needs prometheus_client)."""
+        try:
+            body, content_type = await app.state.lobby.db.run(metrics.render)
+        except RuntimeError as e:  # prometheus_client is not installed
+            raise HTTPException(501, str(e)) from None
+        return Response(body, media_type=content_type)
 
     @app.get("/api/rooms")
     async def rooms():

@@ -5,7 +5,7 @@ WebSocket handler would stall every other player, so the server awaits
 liapstore's AsyncStore (``liapstore.connect_async``): each call runs the
 Store on a bounded pool of worker threads, and the event loop goes on.
 """
-from contextlib import contextmanager
+from contextlib import nullcontext
 
 import liapstore
 
@@ -20,16 +20,11 @@ async def open_store(url=None, cache=None):
     return await liapstore.connect_async(url, **options)
 
 
-@contextmanager
 def as_player(db, player_id, ip_address=None):
-    """The calls awaited inside the block are a player's own request (row-level
-    security on PostgreSQL, the player and address in the audit trail).
-
-    The identity lives in a context variable of the current asyncio task,
-    which the AsyncStore carries into its worker threads with each call.
-    ``player_id=None`` is the server's own work (deals, bots). Until
-    Store.acting_as is part of liapstore every call runs as the server.
-    """
-    # SEAM (h-rls): replace the next line with
-    #   with nullcontext() if player_id is None else db.store.acting_as(player_id, ip_address): yield
-    yield
+    """``async with as_player(db, player, ip):`` the calls awaited inside the
+    block are a player's own request (row-level security on PostgreSQL, the
+    player and address in the audit trail); ``player_id=None`` is the
+    server's own work (deals, bots). Until Store.acting_as is part of
+    liapstore every call runs as the server."""
+    # SEAM (h-rls): return nullcontext() if player_id is None else db.acting_as(player_id, ip_address)
+    return nullcontext()

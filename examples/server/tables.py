@@ -169,7 +169,7 @@ class Lobby:
             player = await self.db.get_or_create_player(username)
         except InvalidInput as e:
             raise Refused(str(e)) from None
-        with as_player(self.db, player.id, ip_address):
+        async with as_player(self.db, player.id, ip_address):
             _, token = await self.db.create_session(player.id, ip_address=ip_address,
                                                     user_agent=user_agent)
         return player, token
@@ -211,7 +211,7 @@ class Lobby:
         seats = [Seat(player.id, player.display_name), None, None, None]
         settings["seats"] = _seat_settings(seats)
         try:
-            with as_player(self.db, player.id, ip):
+            async with as_player(self.db, player.id, ip):
                 room = await self.db.create_room(code, name or f"{player.display_name}'s table",
                                                  created_by=player.id, game_settings=settings)
         except Conflict:
@@ -283,7 +283,7 @@ class Lobby:
             if any(s is None for s in table.seats):
                 raise Refused("every seat needs a player or a bot")
             try:
-                with as_player(self.db, player.id, ip):
+                async with as_player(self.db, player.id, ip):
                     game = await self.db.start_game(
                         table.room_id, [s.player_id for s in table.seats],
                         bots=[i for i, s in enumerate(table.seats) if s.bot], **table.settings)
@@ -331,7 +331,7 @@ class Lobby:
             if table.over:
                 raise Refused("the game is over")
         try:
-            with as_player(self.db, player_id, ip):
+            async with as_player(self.db, player_id, ip):
                 game = await self.db.record_action(table.game_id, seq, action)
         except InvalidInput as e:
             raise Refused(str(e).split(": ", 1)[-1]) from None

@@ -3,6 +3,8 @@ and real WebSocket clients: refusals, secrecy of hands, a waiting room and a
 seat that outlive a SIGKILL, and a token that brings a player back."""
 import asyncio
 import json
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -53,6 +55,15 @@ def server(store_url, tmp_path):
     asyncio.run(running.wait_ready())
     yield running
     running.stop()
+
+
+def get(server, path):
+    """(status, body) of an HTTP GET on the server."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.port}{path}", timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
 
 
 def restart(server):
@@ -150,6 +161,14 @@ def test_refusals_secrecy_and_a_seat_that_outlives_a_kill(server, store_url):
         game = store.get_game(final["game_id"])
         assert game.final_scores["totals"] == final["scores"]
         assert store.verify_game(game.id) == []
+    # What an operator watches: the health check and the store's metrics.
+    status, body = get(server, "/healthz")
+    assert status == 200 and json.loads(body) == {
+        "ok": True, "checks": {"database": {"up": True, "error": None}}}
+    status, body = get(server, "/metrics")
+    recorded = [line for line in body.splitlines()
+                if line.startswith("liapstore_actions_recorded_total{")]
+    assert status == 200 and recorded and float(recorded[0].split()[-1]) > 0
 
 
 @pytest.mark.backends("postgres")
@@ -176,6 +195,9 @@ def test_bots_wait_out_a_database_outage(backend, tmp_path, figures):
                     assert (await watcher.ask("start", code="DOWN1"))["type"] == "ok"
                     before = await watcher.state("DOWN1", lambda s: s["version"] >= 10)
                     postgres.kill()
+                    status, body = await asyncio.to_thread(get, server, "/healthz")
+                    assert status == 503
+                    assert json.loads(body)["checks"]["database"]["up"] is False
                     refused = await dave.ask("create", code="DOWN2")
                     assert refused["type"] == "error" and "StorageUnavailable" in refused["message"]
                     await asyncio.sleep(2.5)    # two or three failed tries
