@@ -215,8 +215,11 @@ class Client:
         self.replies.clear()
 
     async def _on_state(self, ws, state):
-        if self.state is not None and state["version"] < self.state["version"]:
-            return
+        if self.state is not None and state["version"] < self.state["version"] \
+                and state["game_id"] == self.state["game_id"]:
+            # The server forgot actions we saw: the check will count them as lost.
+            self.run.errors.append(f"{self.username}: {self.code} went back from version "
+                                   f"{self.state['version']} to {state['version']}")
         self.state = state
         self.run.saw(self.code, state["version"])
         if state["phase"] == "GAME_OVER":
@@ -411,7 +414,8 @@ async def run_async(url, *, cache=None, games=6, kills=2, tag="E", port=None, lo
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m examples.server.e2e", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m examples.server.e2e",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="the store (default: a new SQLite file)")
     parser.add_argument("--cache", help="a Redis URL for liapstore's cache")
     parser.add_argument("--games", type=int, default=6, help="games of 4 clients (one bot game comes on top)")
