@@ -27,6 +27,7 @@ store's replay), ``/api/status`` (ready once the games are recovered),
 ``/healthz`` (the database and the cache each checked) and ``/metrics``
 (the store's Prometheus metrics).
 """
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -262,29 +263,25 @@ async def _finished_games(lobby, after, limit):
         page = await db.list_games(active=False, limit=max(1, min(limit, 100)), after=after)
     except InvalidInput as e:
         raise HTTPException(400, str(e)) from None
-    codes = {t.room_id: t.code for t in lobby.tables.values()}
-    games = []
-    for game in page.items:
-        if game.room_id not in codes:
-            codes[game.room_id] = (await db.get_room(game.room_id)).room_code
-        names = await _seat_names(db, game.id)
-        totals = (game.final_scores or {}).get("totals")
+
+    async def line(game):
+        room, names = await asyncio.gather(db.get_room(game.room_id), _seat_names(db, game.id))
         winner = next((i for i, s in enumerate(names) if s["player_id"] == str(game.winner_id)), None)
-        games.append({"id": str(game.id), "code": codes[game.room_id],
-                      "started_at": game.started_at.isoformat(),
-                      "ended_at": game.ended_at.isoformat(), "rounds": game.current_round,
-                      "finished": game.current_phase == "GAME_OVER", "totals": totals,
-                      "winner": winner, "seats": [s["name"] for s in names]})
-    return {"games": games, "next": page.next_cursor}
+        return {"id": str(game.id), "code": room.room_code,
+                "started_at": game.started_at.isoformat(), "ended_at": game.ended_at.isoformat(),
+                "rounds": game.current_round, "finished": game.current_phase == "GAME_OVER",
+                "totals": (game.final_scores or {}).get("totals"), "winner": winner,
+                "seats": [s["name"] for s in names]}
+    # Each game's reads are independent: the AsyncStore runs them side by side.
+    return {"games": list(await asyncio.gather(*(line(g) for g in page.items))),
+            "next": page.next_cursor}
 
 
 async def _seat_names(db, game_id):
     seats = await db.get_seats(game_id)
-    names = []
-    for seat in seats:
-        player = await db.get_player(seat.player_id)
-        names.append({"player_id": str(seat.player_id), "name": player.display_name})
-    return names
+    players = await asyncio.gather(*(db.get_player(seat.player_id) for seat in seats))
+    return [{"player_id": str(seat.player_id), "name": player.display_name}
+            for seat, player in zip(seats, players)]
 
 
 async def _replay(db, game_id):
