@@ -26,11 +26,15 @@ to run on pwasyncio's own Database classes and drivers, and it does not fit:
 - SQLite: aiosqlite runs each connection on a thread of its own anyway, so it
   would add a greenlet hop to the thread hop this module already makes.
 - memory:// and third-party backends are plain Python with no driver to await.
+- The greenlet bridge yields to the loop only where the database driver
+  awaits; any other blocking call inside the store (the Redis cache's
+  redis-py round trips) would still hold the loop. A worker thread holds
+  only itself.
 
 So every call runs the synchronous Store in a worker thread, as
 ``asyncio.to_thread`` would, but on a pool of ``max_workers`` threads owned by
 this AsyncStore (by default the PostgreSQL pool's size, so that no worker ever
-waits for a connection). Callers beyond that wait on an asyncio semaphore:
+waits for a connection; all started when it opens, off the loop). Callers beyond that wait on an asyncio semaphore:
 backpressure in the event loop, never more threads, and a caller cancelled
 while it waits never runs its call.
 
@@ -52,6 +56,7 @@ import functools
 import inspect
 import os
 import queue
+import threading
 
 from . import metrics
 from .errors import InvalidInput, StorageUnavailable
@@ -96,11 +101,23 @@ class AsyncStore:
             raise InvalidInput(f"max_workers must be at least 1, not {max_workers!r}")
         self._executor = concurrent.futures.ThreadPoolExecutor(
             self.max_workers, thread_name_prefix="liapstore-async")
+        self._start_workers()
         self._slots = None  # asyncio.Semaphore(max_workers), made in the loop
         self.closed = False
         self.busy = 0       # workers running a call or holding a transaction
         self.waiting = 0    # callers waiting for a worker
         metrics.opened_async(self)
+
+    def _start_workers(self):
+        # ThreadPoolExecutor starts a thread inside submit(), in the caller's
+        # thread, and waits there until the new thread runs: on the event
+        # loop, that wait is a stall (over 200 ms on a loaded machine). So all
+        # of them start now, here (connect_async calls this off the loop):
+        # each first task waits until every worker holds one.
+        ready = threading.Barrier(self.max_workers + 1)
+        for _ in range(self.max_workers):
+            self._executor.submit(ready.wait, 60)
+        ready.wait(60)
 
     def __repr__(self):
         return f"<AsyncStore {self.store!r} max_workers={self.max_workers}>"
@@ -112,6 +129,8 @@ class AsyncStore:
         if name == "store":  # not set yet: __init__ failed
             raise AttributeError(name)
         value = getattr(self.store, name)
+        if name in PINNED_CONTEXTS:  # one this Store's class adds
+            return lambda *args, **kwargs: _PinnedContext(self, name, args, kwargs)
         if name.startswith("_") or not callable(value) or inspect.isclass(value):
             return value
 
@@ -131,14 +150,17 @@ class AsyncStore:
         lane = _PINNED.get().get(self)
         if lane is not None:
             return await asyncio.wrap_future(lane.submit(functools.partial(fn, *args, **kwargs)))
-        if self.closed:
-            raise StorageUnavailable(f"{redact(self.store.url)}: the store is closed")
         await self._acquire()
         # In a copy of the caller's context, as asyncio.to_thread does.
         future = self._submit(contextvars.copy_context().run, fn, *args, **kwargs)
         return await asyncio.wrap_future(future)
 
+    def _closed_error(self):
+        return StorageUnavailable(f"{redact(self.store.url)}: the store is closed")
+
     async def _acquire(self):
+        if self.closed:
+            raise self._closed_error()
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.max_workers)
         self.waiting += 1
@@ -171,6 +193,9 @@ class AsyncStore:
                 return fn(*args, **kwargs)
             finally:
                 release()
+        if self.closed:  # closed while the caller waited for a worker
+            self._release()
+            raise self._closed_error()
         try:
             future = self._executor.submit(work)
         except BaseException:
@@ -190,15 +215,21 @@ class AsyncStore:
     # -- life cycle -----------------------------------------------------------------------
 
     async def close(self):
-        """Close the Store (its connections and files) and stop the workers.
-        Closing again does nothing; any other call afterwards raises StorageUnavailable."""
+        """Close the Store (its connections and files) and stop the workers,
+        once the calls and transactions already running are over. Callers
+        still waiting for a worker, and any call afterwards, get
+        StorageUnavailable; closing again does nothing."""
         if self.closed:
             return
+        self.closed = True
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.max_workers)
+        for _ in range(self.max_workers):  # after the callers already waiting
+            await self._slots.acquire()
         try:
-            await self.run(self.store.close)
+            await asyncio.to_thread(self.store.close)
         finally:
-            # Idle workers end now; their SQLite connections close with them.
-            self.closed = True
+            # The workers end now; their SQLite connections close with them.
             self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def __aenter__(self):
@@ -284,6 +315,8 @@ class _PinnedContext:
         finally:
             if self._own_lane:
                 self._lane.stop()
+                # The worker is free (and counted so) when the block is left.
+                await asyncio.shield(asyncio.wrap_future(self._lane.finished))
 
 
 class opening:

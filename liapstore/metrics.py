@@ -21,9 +21,9 @@ By default they are registered in prometheus_client's default registry;
 - read when scraped: ``liapstore_pool_connections{backend,state}`` (``in_use``,
   ``idle``; PostgreSQL's pool), ``liapstore_async_workers{state}`` (``busy``,
   ``waiting``, ``max``) of AsyncStores, and the cache's counters when the
-  store has ``cache_stats()`` (``liapstore_cache_hits_total`` and
-  ``liapstore_cache_misses_total``, and ``liapstore_cache_stat{stat}`` for
-  its other numbers).
+  store has ``cache_stats()`` (``liapstore_cache_hits_total{backend,family}``
+  and ``liapstore_cache_misses_total``, and ``liapstore_cache_stat{stat}``
+  for its other numbers).
 
 Logs go to the ``liapstore`` logger, each line with its fields in ``extra``
 (``liapstore_operation``, ``liapstore_backend``, ``liapstore_outcome``,
@@ -57,8 +57,12 @@ BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1
 COUNTED_AFTER_COMMIT = {"record_action": "actions"}
 
 _local = threading.local()  # .depth: whether an operation is running on this thread
-_stores = weakref.WeakSet()        # open stores, for the gauges read at scrape time
-_async_stores = weakref.WeakSet()  # and AsyncStores
+# Read at scrape time: the stores made (their pools), the stores that ran an
+# operation (their caches: a store wrapping another, such as the cached one,
+# may not run Store.__init__, and its pool is its inner store's), AsyncStores.
+_pooled = weakref.WeakSet()
+_operated = weakref.WeakSet()
+_async_stores = weakref.WeakSet()
 
 
 # -- the recording interface --------------------------------------------------------
@@ -174,6 +178,9 @@ def _operation(name, method):
         if getattr(_local, "depth", False):  # inside another operation: part of it
             return method(self, *args, **kwargs)
         _local.depth = True
+        if "_liapstore_seen" not in self.__dict__:  # its first operation
+            self.__dict__["_liapstore_seen"] = True
+            _operated.add(self)
         start = time.perf_counter()
         try:
             result = method(self, *args, **kwargs)
@@ -220,8 +227,8 @@ def _fields(store, name, outcome, seconds):
 
 
 def opened(store):
-    """Called by Store.__init__: the store's gauges are read at scrape time."""
-    _stores.add(store)
+    """Called by Store.__init__: the store's pool is read at scrape time."""
+    _pooled.add(store)
 
 
 def opened_async(astore):
@@ -240,46 +247,54 @@ class _ScrapeTimeCollector:
                                  labels=["backend", "state"])
         workers = GaugeMetricFamily("liapstore_async_workers", "AsyncStore worker threads",
                                     labels=["state"])
-        hits = CounterMetricFamily("liapstore_cache_hits", "Cache hits", labels=["backend"])
-        misses = CounterMetricFamily("liapstore_cache_misses", "Cache misses", labels=["backend"])
+        cache = {"hits": CounterMetricFamily("liapstore_cache_hits", "Cache hits",
+                                             labels=["backend", "family"]),
+                 "misses": CounterMetricFamily("liapstore_cache_misses", "Cache misses",
+                                               labels=["backend", "family"])}
         other = GaugeMetricFamily("liapstore_cache_stat", "The cache's other figures",
-                                  labels=["backend", "stat"])
+                                  labels=["backend", "family", "stat"])
         totals = {}
-        for store in list(_stores):
-            usage = store._pool_usage()
-            for state, n in (usage or {}).items():
-                key = ("pool", store.backend, state)
-                totals[key] = totals.get(key, 0) + n
-            for stat, n in _cache_stats(store).items():
-                key = ("cache", store.backend, stat)
-                totals[key] = totals.get(key, 0) + n
+
+        def add(key, n):
+            totals[key] = totals.get(key, 0) + n
+        for store in list(_pooled):
+            for state, n in (store._pool_usage() or {}).items():
+                add(("pool", store.backend, state), n)
+        for store in list(_operated):
+            for family, stat, n in _cache_stats(store):
+                add(("cache", store.backend, family, stat), n)
         for astore in list(_async_stores):
             for state, n in (("busy", astore.busy), ("waiting", astore.waiting),
                              ("max", astore.max_workers)):
-                totals["async", state] = totals.get(("async", state), 0) + n
+                add(("async", state), n)
         for key, n in sorted(totals.items()):
             if key[0] == "pool":
                 pool.add_metric(list(key[1:]), n)
             elif key[0] == "async":
                 workers.add_metric([key[1]], n)
-            elif key[2] in ("hits", "misses"):
-                (hits if key[2] == "hits" else misses).add_metric([key[1]], n)
+            elif key[3] in cache:
+                cache[key[3]].add_metric(list(key[1:3]), n)
             else:
                 other.add_metric(list(key[1:]), n)
-        return [pool, workers, hits, misses, other]
+        return [pool, workers, *cache.values(), other]
 
 
 def _cache_stats(store):
-    """The numbers of the store's ``cache_stats()``, if it has one ({} if not, or if it fails)."""
-    stats = getattr(store, "cache_stats", None)
+    """``(family, stat, number)`` of the store's ``cache_stats()``, if it has
+    one: a dict of numbers, or of such dicts per key family (the Redis
+    cache's); a flat one is family ``all``. Nothing if it fails."""
+    stats = getattr(type(store), "cache_stats", None)
     if not callable(stats):
-        return {}
+        return []
     try:
-        return {k: v for k, v in dict(stats()).items()
-                if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        found = stats(store)
     except Exception as e:  # noqa: BLE001 - a scrape must not fail because the cache did
         log.warning("cache_stats failed: %s", redact(str(e), getattr(store, "url", None)))
-        return {}
+        return []
+    families = {f: c for f, c in found.items() if isinstance(c, dict)} or {"all": found}
+    return [(family, stat, n) for family, counts in families.items()
+            for stat, n in counts.items()
+            if isinstance(n, (int, float)) and not isinstance(n, bool)]
 
 
 def render(registry=None):
@@ -302,11 +317,18 @@ def render(registry=None):
 def health(store):
     """What is up, for a ``/healthz`` endpoint: ``{"ok": bool, "checks":
     {name: {"up": bool, "error": message or None}}}`` with a check named
-    ``database`` always, and ``cache`` when the store has a cache. Each check
-    is a real round trip (the store's ``_health_checks()``). Takes a Store;
-    for an AsyncStore, ``await ahealth(astore)``."""
+    ``database`` always, and ``cache`` when the store has a cache: the
+    store's ``_health_checks()``, each a round trip, or for the cache, when
+    it has no check there, its ``cache_status()`` saying whether it serves.
+    Takes a Store; for an AsyncStore, ``await ahealth(astore)``."""
     checks = {}
-    for name, check in store._health_checks().items():
+    parts = dict(store._health_checks())
+    status = getattr(type(store), "cache_status", None)
+    if "cache" not in parts and callable(status):
+        # A store with a cache that says whether it serves (the Redis cache
+        # does, from its heartbeat round trips) without a check of its own.
+        parts["cache"] = functools.partial(_cache_serving, store, status)
+    for name, check in parts.items():
         try:
             check()
             checks[name] = {"up": True, "error": None}
@@ -314,6 +336,13 @@ def health(store):
             checks[name] = {"up": False, "error": f"{type(e).__name__}: "
                                                   f"{redact(str(e), getattr(store, 'url', None))}"}
     return {"ok": all(c["up"] for c in checks.values()), "checks": checks}
+
+
+def _cache_serving(store, status):
+    state = status(store)
+    if not state.get("serving"):
+        why = "its breaker is open" if state.get("breaker_open") else "no recent answer"
+        raise StorageUnavailable(f"the cache is not serving: {why}")
 
 
 async def ahealth(astore):

@@ -38,6 +38,11 @@ and run ``pytest``. What the plugin provides:
 - ``store``: ``liapstore.connect(store_url)``, closed after the test;
 - ``backend``: the scheme under test, one test per scheme your hook returns.
 
+Run it again with ``LIAPSTORE_TEST_ASYNC=1`` in the environment and ``store``
+is a synchronous facade over ``liapstore.connect_async(store_url)``
+(``async_facade.py``): each test then calls your backend through the
+AsyncStore's coroutines and worker threads, as an asyncio server would.
+
 Tests marked ``@pytest.mark.durable`` open ``store_url`` several times and
 expect to find the same data; they run only for backends whose class says
 ``durable = True`` (the others do not collect them at all). Helpers for

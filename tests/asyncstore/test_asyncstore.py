@@ -2,6 +2,8 @@
 backpressure, cancellation, errors. (What each operation does is the
 conformance suite's business: LIAPSTORE_TEST_ASYNC=1 runs it through here.)"""
 import asyncio
+import contextlib
+import contextvars
 import threading
 
 import pytest
@@ -157,8 +159,9 @@ def test_workers_are_bounded_and_callers_wait_for_one():
             running[0] -= 1
 
     async def main():
-        astore = AsyncStore(liapstore.connect("memory://"), max_workers=3)
         before = threading.active_count()
+        astore = AsyncStore(liapstore.connect("memory://"), max_workers=3)
+        assert threading.active_count() - before == 3  # started up front, off the loop
         calls = [asyncio.ensure_future(astore.run(blocking)) for _ in range(20)]
         await asyncio.sleep(0.05)
         assert (astore.busy, astore.waiting) == (3, 17)
@@ -236,5 +239,66 @@ def test_a_backends_own_public_methods_are_coroutines_too():
         astore = AsyncStore(Extra("memory://"))
         assert await astore.shout("hi") == "HI"
         assert astore.shout.__doc__ == "A method only this backend has."
+        await astore.close()
+    run(main())
+
+
+def test_callers_waiting_when_the_store_closes_get_storage_unavailable():
+    gate = threading.Event()
+
+    async def main():
+        astore = AsyncStore(liapstore.connect("memory://"), max_workers=1)
+        busy = asyncio.ensure_future(astore.run(gate.wait, 5))
+        waiting = asyncio.ensure_future(astore.get_player_by_username("alice"))
+        await asyncio.sleep(0.02)
+        closing = asyncio.ensure_future(astore.close())
+        await asyncio.sleep(0.02)
+        gate.set()
+        await busy
+        await closing
+        with pytest.raises(liapstore.StorageUnavailable, match="closed"):
+            await waiting
+        with pytest.raises(liapstore.StorageUnavailable, match="closed"):
+            async with astore.transaction():
+                pass
+    run(main())
+
+
+class _Acting(type(liapstore.connect("memory://"))):
+    """A store with an identity per thread or task, kept in a ContextVar, as
+    ``acting_as`` keeps the player a request acts for."""
+
+    def __init__(self, url):
+        super().__init__(url)
+        self._actor = contextvars.ContextVar(f"actor_{id(self)}", default=None)
+
+    @contextlib.contextmanager
+    def acting_as(self, who):
+        token = self._actor.set(who)
+        try:
+            yield
+        finally:
+            self._actor.reset(token)
+
+    def whoami(self):
+        return self._actor.get()
+
+
+def test_an_identity_set_by_a_pinned_block_is_seen_by_its_calls_and_no_one_elses():
+    async def as_(astore, who, seen):
+        async with astore.acting_as(who):
+            for _ in range(3):
+                seen.append((who, await astore.whoami()))
+                await asyncio.sleep(0.001)
+            async with astore.transaction():  # nested: the same worker, the same identity
+                seen.append((who, await astore.whoami()))
+
+    async def main():
+        astore = AsyncStore(_Acting("memory://"), max_workers=4)
+        seen = []
+        await asyncio.gather(*(as_(astore, f"player{i}", seen) for i in range(4)),
+                             *(astore.whoami() for _ in range(4)))
+        assert len(seen) == 16 and all(who == got for who, got in seen)
+        assert await astore.whoami() is None
         await astore.close()
     run(main())

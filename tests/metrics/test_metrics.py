@@ -151,17 +151,41 @@ def test_async_workers_are_read_when_scraped(registry):
     assert figures["busy"] >= 2 and figures["waiting"] >= 3 and figures["max"] >= 2
 
 
-def test_a_stores_cache_stats_are_exported(registry):
-    class Counting(type(liapstore.connect("memory://"))):
-        # What a store with a cache provides (liapstore's Redis cache has it).
-        def cache_stats(self):
-            return {"hits": 3, "misses": 1, "entries": 7, "backend": "redis"}
+class _WithCacheFigures(type(liapstore.connect("memory://"))):
+    """A store reporting cache figures in the shape of liapstore's Redis cache
+    (CachedStore.cache_stats, cache_status): the hooks the metrics read."""
 
-    keep = Counting("memory://")
-    assert sample(registry, "liapstore_cache_hits_total", backend="memory") >= 3
-    assert sample(registry, "liapstore_cache_misses_total", backend="memory") >= 1
-    assert sample(registry, "liapstore_cache_stat", backend="memory", stat="entries") >= 7
-    keep.close()
+    serving = True
+
+    def cache_stats(self):
+        return {"game_state": {"near_hits": 2, "redis_hits": 1, "hits": 3, "misses": 1,
+                               "hit_ratio": 0.75},
+                "room_info": {"near_hits": 0, "redis_hits": 0, "hits": 0, "misses": 4,
+                              "hit_ratio": None}}
+
+    def cache_status(self):
+        return {"serving": self.serving, "breaker_open": not self.serving}
+
+
+def test_a_stores_cache_stats_are_exported_per_family(registry):
+    store = _WithCacheFigures("memory://")
+    store.create_player("alice")  # stores are scraped from their first operation on
+    assert sample(registry, "liapstore_cache_hits_total", backend="memory",
+                  family="game_state") >= 3
+    assert sample(registry, "liapstore_cache_misses_total", backend="memory",
+                  family="room_info") >= 4
+    assert sample(registry, "liapstore_cache_stat", backend="memory", family="game_state",
+                  stat="hit_ratio") >= 0.75
+    store.close()
+
+
+def test_health_asks_a_cache_without_a_check_whether_it_serves():
+    store = _WithCacheFigures("memory://")
+    assert metrics.health(store)["checks"]["cache"] == {"up": True, "error": None}
+    store.serving = False
+    report = metrics.health(store)
+    assert report["ok"] is False and report["checks"]["database"]["up"] is True
+    assert "breaker is open" in report["checks"]["cache"]["error"]
 
 
 def test_health_checks_each_part_with_a_round_trip(store, redis_url):
