@@ -118,6 +118,17 @@ class PrometheusRecorder(_Recorder):
 
 _recorder = None  # chosen at the first operation (see recorder())
 _choosing = threading.Lock()
+# The recorder registered in each registry: a registry takes liapstore's
+# metrics once, and use() of the same registry again finds them there.
+_registered = weakref.WeakKeyDictionary()
+
+
+def _prometheus(registry):
+    import prometheus_client
+    registry = prometheus_client.REGISTRY if registry is None else registry
+    if registry not in _registered:
+        _registered[registry] = PrometheusRecorder(registry)
+    return _registered[registry]
 
 
 def recorder():
@@ -128,7 +139,7 @@ def recorder():
         with _choosing:
             if _recorder is None:
                 installed = importlib.util.find_spec("prometheus_client") is not None
-                _recorder = PrometheusRecorder() if installed else _Recorder()
+                _recorder = _prometheus(None) if installed else _Recorder()
     return _recorder
 
 
@@ -138,7 +149,7 @@ def use(registry=None):
     for servers that keep liapstore's metrics in a registry of their own."""
     global _recorder
     with _choosing:
-        _recorder = PrometheusRecorder(registry)
+        _recorder = _prometheus(registry)
     return _recorder
 
 

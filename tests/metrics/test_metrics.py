@@ -35,6 +35,12 @@ def sample(registry, name, **labels):
     return registry.get_sample_value(name, labels) or 0
 
 
+def test_a_registry_takes_the_metrics_once(registry):
+    assert metrics.use(registry) is metrics.use(registry) is metrics.recorder()
+    metrics.disable()
+    assert metrics.use(None) is metrics.use(None)  # prometheus_client's default registry
+
+
 def test_operations_are_counted_and_timed(registry, store):
     store.create_player("alice")
     store.get_or_create_player("alice")  # one operation, whatever it calls inside
