@@ -1,0 +1,1 @@
+"""Examples of liapstore in use (``python -m examples.server`` runs the example game server)."""
