@@ -49,6 +49,7 @@ class Progress(Analytics):
             expected = ranking.expected_stats(results, [(name, starts_at, ends_at)])
             rows = [s for (period, _), s in expected.items() if period == ranking.season_key(name)]
             self._write_full_stats(rows)
+            self._notify("stats_rewritten", [ranking.season_key(name)])
         return from_row(Season, row)
 
     def list_seasons(self):
@@ -249,6 +250,7 @@ class Progress(Analytics):
                 if changes:
                     self._update("players", [("id", "=", p["id"])], changes)
             self._write_full_stats(list(expected.values()))
+            self._notify("stats_rewritten", None)
         return len(expected)
 
     def _expected_progress(self):
@@ -302,6 +304,7 @@ class Progress(Analytics):
                for period in periods for pid in ids]
         self._upsert("player_stats", new, ("period", "player_id"))
         self._add_counts(*ranking.count_deltas(list(old.values()), new))
+        self._notify("stats_written", new)
 
     # -- primitives: generic versions over the table primitives ----------------------------
     # The SQL backends override each with one statement (backends/sql_progress.py).

@@ -11,6 +11,7 @@ surface as ``Conflict`` / ``NotFound`` on all of them.
 The game-recording half of the interface (``start_game``, ``record_action``,
 recovery, replay) lives in ``liapstore/games.py``, a mixin of this class.
 """
+import functools
 import hashlib
 import secrets
 import threading
@@ -47,6 +48,10 @@ class Store(Progress, GameRecording, Friends, Achievements, Backend):
     #: Whether the leaderboard is a stored copy that ``refresh_leaderboard``
     #: recomputes (PostgreSQL's materialized view) rather than computed when read.
     materialized_leaderboard = False
+
+    #: Objects told about committed writes they keep copies of (a cache's
+    #: leaderboards: ``liapstore/cache/leaderboards.py``); see ``_notify``.
+    _observers = ()
 
     def __init__(self, url):
         self.url = url
@@ -159,8 +164,11 @@ class Store(Progress, GameRecording, Friends, Achievements, Backend):
                   "last_seen": lambda x: v.moment(x, "last_seen")}
         changes = _changes(checks, display_name=display_name, email=email, is_active=is_active,
                            settings=settings, last_seen=last_seen)
-        return from_row(Player, self._update_one("players", "id", v.uuid_(player_id, "player_id"),
-                                                 changes))
+        with self.transaction():
+            row = self._update_one("players", "id", v.uuid_(player_id, "player_id"), changes)
+            if "display_name" in changes:
+                self._notify("player_renamed", row["id"], row["username"], row["display_name"])
+        return from_row(Player, row)
 
     def list_players(self, *, active=None, viewer=None, limit=50, after=None):
         """Players ordered by username, one page at a time (``Page``).
@@ -410,6 +418,13 @@ class Store(Progress, GameRecording, Friends, Achievements, Backend):
             callback()
         else:
             pending.append(callback)
+
+    def _notify(self, event, *args):
+        """Call ``observer.<event>(*args)`` on each attached observer once the
+        outermost transaction commits (never if it rolls back). Observers keep
+        copies of stored data (a cache) and must not raise."""
+        for observer in self._observers:
+            self._after_commit(functools.partial(getattr(observer, event), *args))
 
     def _get(self, table, column, value):
         rows = self._select(table, [(column, "=", value)], (), limit=1)

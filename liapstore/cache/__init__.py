@@ -1,0 +1,1 @@
+"""The optional Redis cache of a Store (leaderboards: ``leaderboards.py``)."""
