@@ -332,3 +332,4 @@ def achievements_backfill(store):
     (idempotent: a second run awards nothing)."""
     done = store.backfill_achievements()
     click.echo(f"checked {done['players']} players, awarded {done['awarded']} achievements")
+from . import cli_cache  # noqa: E402,F401  (registers `liapstore cache`)

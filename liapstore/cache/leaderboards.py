@@ -78,9 +78,6 @@ while i <= #ARGV do
         if played >= min then redis.call('ZADD', KEYS[base + 4 + b], ARGV[i + 5 + b], uname)
         else redis.call('ZREM', KEYS[base + 4 + b], uname) end
       end
-      for k = 2, 6 do
-        if redis.call('TTL', KEYS[base + k]) == -1 then redis.call('EXPIRE', KEYS[base + k], ttl) end
-      end
     end
     local name = ARGV[i + 8]
     if name ~= '' then
@@ -92,6 +89,10 @@ while i <= #ARGV do
     end
   end
   i = i + 10
+end
+-- A key this script created has no lifetime yet: the board's, not forever.
+for k = 2, #KEYS do
+  if redis.call('TTL', KEYS[k]) == -1 then redis.call('EXPIRE', KEYS[k], ttl) end
 end
 return 1
 """
@@ -429,6 +430,7 @@ class Leaderboards:
             with self.client.pipeline(transaction=True) as pipe:
                 pipe.set(f"{self._names}:renamed:{username}", 1, ex=_RENAME_GUARD)
                 pipe.hset(self._names, username, display_name)
+                pipe.expire(self._names, self.ttl + 60, nx=True)
                 pipe.execute()
         self._safe_write(rename)
 
