@@ -2,6 +2,7 @@
 same entries, same order, same ranks (ties included), every board, every
 period, pages and windows, while games keep ending, after renames, season
 creation and statistics rebuilds, and after Redis loses the boards."""
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -163,3 +164,68 @@ def test_out_of_order_updates_keep_the_newest_row(store, redis_client):
     older = [{**r, "games_played": r["games_played"] - 1, "games_won": 0} for r in rows]
     boards.stats_written(older)   # a slower process's update, arriving late
     assert list(boards.leaderboard()) == list(store.leaderboard())
+
+
+@pytest.mark.servers
+def test_boards_when_redis_dies_and_comes_back_empty(store):
+    """Redis killed: every read answers from the database, games go on; Redis
+    back (empty): the boards are rebuilt and served again, never stale."""
+    from support.servers import RedisServer
+    server = RedisServer.start()
+    try:
+        client = redis.Redis.from_url(server.url, socket_timeout=0.2, socket_connect_timeout=0.2)
+        counters = SharedCounters(client, "dead:")
+        boards = Leaderboards(store, client, "dead:", Guard(counters, cooldown=0.2),
+                              build="inline").attach()
+        players = make_players(store, 6, prefix="cd")
+        play(store, players, 14, seed=8100, code="CDA")
+        assert assert_same(store, boards, players, (None,)) > 0
+        server.kill()
+        play(store, players, 3, seed=8200, code="CDB")       # updates fail: Redis is gone
+        assert boards._dirty
+        assert assert_same(store, boards, players, (None,)) > 0
+        server.restart()
+        time.sleep(0.3)                                       # the breaker's cooldown
+        play(store, players, 2, seed=8300, code="CDC")
+        assert assert_same(store, boards, players, (None,)) > 0
+        assert not boards._dirty and client.get("dead:lb:all:state") == b"ready"
+        client.close()
+    finally:
+        server.stop()
+
+
+def test_a_lost_update_is_never_served(store, redis_client):
+    """A write to Redis that fails while Redis keeps its old board (a timeout,
+    a dropped connection): the process drops every board as soon as Redis
+    answers again, so the old board is rebuilt rather than served."""
+    client, prefix = redis_client
+    boards = boards_for(store, client, prefix)
+    boards.guard.cooldown = 0
+    players = make_players(store, 5, prefix="cx")
+    play(store, players, 14, seed=9100, code="CXA")
+    assert assert_same(store, boards, players, (None,)) > 0
+    real, calls = boards._write, []
+
+    def lost(*args, **kwargs):
+        calls.append(1)
+        raise redis.ConnectionError("connection dropped (injected)")
+
+    boards._write = lost
+    play(store, players, 1, seed=9200, code="CXB")
+    boards._write = real
+    assert calls and boards._dirty is False           # dropped at once: Redis answered
+    assert state(client, prefix, "all") is None
+    assert assert_same(store, boards, players, (None,)) > 0
+
+
+def test_a_missing_board_is_built_in_the_background(store, redis_client):
+    client, prefix = redis_client
+    boards = boards_for(store, client, prefix, build="background")
+    players = make_players(store, 5, prefix="cg")
+    play(store, players, 14, seed=9300, code="CGA")
+    assert list(boards.leaderboard()) == list(store.leaderboard())   # from the DB, meanwhile
+    deadline = time.monotonic() + 30
+    while state(client, prefix, "all") != b"ready":
+        assert time.monotonic() < deadline, "the board was never built"
+        time.sleep(0.05)
+    assert assert_same(store, boards, players, (None,)) > 0
