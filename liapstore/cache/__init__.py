@@ -1,1 +1,0 @@
-"""The optional Redis cache of a Store (leaderboards: ``leaderboards.py``)."""
