@@ -161,11 +161,15 @@ class Leaderboards:
     (build it first, then answer from Redis) or ``None`` (nothing).
     """
 
-    family = "leaderboard"
+    family = "leaderboards"
 
-    def __init__(self, store, client, prefix, guard, *, ttl=900, build="background"):
+    def __init__(self, store, client, prefix, guard, *, ttl=900, build="background", defer=None):
         self.store, self.client, self.prefix, self.guard = store, client, prefix, guard
         self.ttl, self.build_mode = int(ttl), build
+        # Where a game's update goes: ``defer(script, keys, args, on_fail)``
+        # sends it with the invalidation that follows the game's end, in the
+        # same round trip (the Link's); sent on its own when None.
+        self.defer = defer
         self._write = client.register_script(_WRITE)
         self._read = client.register_script(_READ)
         self._finish = client.register_script(_FINISH)
@@ -176,6 +180,17 @@ class Leaderboards:
         # Set when a write to Redis failed: this process then answers from
         # the database until it has dropped every board (see _clean).
         self._dirty = False
+
+    @classmethod
+    def for_cached_store(cls, cached, **options):
+        """The leaderboards of a CachedStore: its wrapped store, its Redis
+        connection, breaker and counters, its prefix and leaderboard lifetime."""
+        from .shared_stats import LinkGuard
+        link = cached._cache_link
+        return cls(cached._inner, link._redis, cached._cache_config.prefix,
+                   LinkGuard(link, cached._cache_tally),
+                   ttl=cached._cache_config.key_ttl("leaderboards"), defer=link.defer,
+                   **options).attach()
 
     def attach(self):
         """Start receiving the store's committed writes."""
@@ -254,11 +269,15 @@ class Leaderboards:
     def _answer(self, period, by, args):
         """(rows, ranks) from Redis, [] / [] for a player not ranked there, or
         None when the database must answer."""
+        if getattr(self.store._tx, "after_commit", None) is not None:
+            # Inside the caller's transaction the database may hold a game
+            # ended in it and not committed yet: only it has the right ranks.
+            return None
         if self._dirty and not self._clean():
             return None
         keys = [self._key(period, "state"), self._key(period, f"z:{by}"), self._key(period, "rows"),
                 self._names]
-        got = self.guard.call(self.family, lambda: self._read(keys=keys, args=args))
+        got = self.guard.call(self.family, lambda: self._read(keys=keys, args=args), serve=True)
         if got is self.guard.FAILED:
             return None
         if got is None:
@@ -412,7 +431,13 @@ class Leaderboards:
             keys += self._period_keys(period)
         index = {p: i + 1 for i, p in enumerate(periods)}
         args = self._write_args([(index[r["period"]], r) for r in rows], "")
-        self._safe_write(lambda: self._write(keys=keys, args=args))
+        if self.defer is not None and not (self._dirty and not self._clean()):
+            self.defer(self._write, keys, args, self._lost)
+        else:
+            self._safe_write(lambda: self._write(keys=keys, args=args))
+
+    def _lost(self):
+        self._dirty = True
 
     def stats_rewritten(self, periods):
         """Statistics were rewritten wholesale (``periods``, or all when None):

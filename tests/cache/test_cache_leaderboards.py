@@ -9,8 +9,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import redis
 
-from liapstore.cache.leaderboards import Leaderboards
-from liapstore.cache.shared_stats import Guard, SharedCounters, read_stats
+from liapstore.cache import wrap
+from liapstore.cache.shared_stats import read_stats
+from support.cache_prefix import private_prefix
 from liapstore.testing.support import SHORT, make_players, record, script
 
 UTC = timezone.utc
@@ -18,18 +19,15 @@ BOARDS = ("wins", "score", "winrate")
 
 
 @pytest.fixture
-def redis_client(redis_url):
-    client = redis.Redis.from_url(redis_url, socket_timeout=2)
-    prefix = f"t-lb-{uuid.uuid4().hex[:10]}:"
-    yield client, prefix
-    for key in client.scan_iter(match=f"{prefix}*", count=1000):
-        client.unlink(key)
-    client.close()
-
-
-def boards_for(store, client, prefix, build="inline"):
-    counters = SharedCounters(client, prefix)
-    return Leaderboards(store, client, prefix, Guard(counters), build=build).attach()
+def cached(store, redis_url):
+    """(the store behind the cache, its leaderboards, a Redis client, the prefix)."""
+    with private_prefix(redis_url, "t-lb") as (cache_url, prefix, client):
+        behind = wrap(store, cache_url)
+        behind._cache_boards.build_mode = "inline"
+        try:
+            yield behind, behind._cache_boards, client, prefix
+        finally:
+            behind._cache_link.close()
 
 
 def play(store, players, games, seed, code):
@@ -46,6 +44,7 @@ def play(store, players, games, seed, code):
 
 
 def assert_same(store, boards, players, seasons):
+    # ``boards``: the cached store; ``store``: the same store without the cache.
     """Every board/period answers the same from Redis as from the database."""
     served = 0
     for season in seasons:
@@ -74,96 +73,109 @@ def state(client, prefix, period):
     return client.get(f"{prefix}lb:{period}:state")
 
 
-def test_redis_boards_equal_the_database_ones(store, redis_client):
-    client, prefix = redis_client
-    boards = boards_for(store, client, prefix)
+def test_redis_boards_equal_the_database_ones(store, cached):
+    c, lb, client, prefix = cached
     players = make_players(store, 9, prefix="cb")
     play(store, players, 30, seed=4100, code="CBA")
     now = datetime.now(UTC)
-    store.create_season("cachetest", now - timedelta(days=1), now + timedelta(days=1))
+    c.create_season("cachetest", now - timedelta(days=1), now + timedelta(days=1))
     seasons = (None, "week", "month", "cachetest")
-    assert assert_same(store, boards, players, seasons) > 0
+    assert assert_same(store, c, players, seasons) > 0
     # The answers above came from Redis: each board was built on first read.
     for period in ("all", "season:cachetest"):
         assert state(client, prefix, period) == b"ready"
     ties = [e.rank for e in store.leaderboard(by="wins")]
     assert len(set(ties)) < len(ties), "no tie in the seeded games; pick other seeds"
 
-    # Games ending now update the built boards in place (no rebuild).
-    boards.guard.counters.flush()
-    before = read_stats(client, prefix)["leaderboard"]
-    play(store, players, 12, seed=4500, code="CBB")
+    # Games ending now (through the cached store) update the built boards in
+    # place, with no rebuild; every later answer comes from Redis.
+    c._cache_shared.flush()
+    before = read_stats(client, prefix)["leaderboards"]
+    play(c, players, 12, seed=4500, code="CBB")
     assert state(client, prefix, "all") == b"ready"
-    assert assert_same(store, boards, players, seasons) > 0
-    boards.guard.counters.flush()
-    after = read_stats(client, prefix)["leaderboard"]
-    assert after["hit"] > before["hit"] and after["miss"] == before["miss"]
+    assert assert_same(store, c, players, seasons) > 0
+    c._cache_shared.flush()
+    after = read_stats(client, prefix)["leaderboards"]
+    assert after["redis_hits"] > before["redis_hits"] and after["misses"] == before["misses"]
+    assert after["errors"] == after["bypassed"] == 0
 
     # Renames reach the boards; a rolled-back rename does not.
-    store.update_player(players[0].id, display_name="Renamed Zero")
+    c.update_player(players[0].id, display_name="Renamed Zero")
     with pytest.raises(RuntimeError):
-        with store.transaction():
-            store.update_player(players[1].id, display_name="Never Committed")
+        with c.transaction():
+            c.update_player(players[1].id, display_name="Never Committed")
             raise RuntimeError("roll back")
-    assert assert_same(store, boards, players, seasons) > 0
+    assert assert_same(store, c, players, seasons) > 0
 
     # A rebuild of the statistics drops the boards; the next reads rebuild them.
-    store.rebuild_stats()
+    c.rebuild_stats()
     assert state(client, prefix, "all") is None
-    assert assert_same(store, boards, players, seasons) > 0
+    assert assert_same(store, c, players, seasons) > 0
     assert state(client, prefix, "all") == b"ready"
 
 
-def test_a_lost_board_is_rebuilt_not_served_wrong(store, redis_client):
-    client, prefix = redis_client
-    boards = boards_for(store, client, prefix)
+def test_inside_a_transaction_the_database_answers(store, cached):
+    """A game ended in the caller's open transaction counts in the ranks the
+    caller reads there, as without the cache; Redis sees it after the commit."""
+    c, lb, client, prefix = cached
+    players = make_players(store, 4, prefix="ct")
+    play(c, players, 10, seed=4700, code="CTA")
+    assert list(c.leaderboard()) == list(store.leaderboard())
+    with c.transaction():
+        play(c, players, 1, seed=4800, code="CTB")
+        inside = list(c.leaderboard())
+        assert inside == list(store.leaderboard())
+        assert inside[0].games_played == 11
+    assert list(c.leaderboard()) == inside and state(client, prefix, "all") == b"ready"
+
+
+def test_a_lost_board_is_rebuilt_not_served_wrong(store, cached):
+    c, lb, client, prefix = cached
     players = make_players(store, 6, prefix="cl")
-    play(store, players, 18, seed=5100, code="CLA")
-    assert assert_same(store, boards, players, (None,)) > 0
-    # Redis loses everything (a restart without persistence, an eviction,
-    # `cache clear`): games meanwhile could not update it.
-    for key in client.scan_iter(match=f"{prefix}*"):
+    play(c, players, 18, seed=5100, code="CLA")
+    assert assert_same(store, c, players, (None,)) > 0
+    # Redis loses the boards (an eviction, `cache clear`): games meanwhile
+    # cannot update them.
+    for key in client.scan_iter(match=f"{prefix}lb:*"):
         client.unlink(key)
-    play(store, players, 4, seed=5200, code="CLB")
-    assert assert_same(store, boards, players, (None,)) > 0
+    play(c, players, 4, seed=5200, code="CLB")
+    assert assert_same(store, c, players, (None,)) > 0
     assert state(client, prefix, "all") == b"ready"
-    # Half a board (a sorted set lost, the state not): the state is what
-    # counts, so drop a state and the rows with it, as an expiry does.
+    # The state is what makes a board servable: it expires first, with the board.
     client.unlink(f"{prefix}lb:all:z:wins", f"{prefix}lb:all:state")
-    assert list(boards.leaderboard()) == list(store.leaderboard())
+    assert list(c.leaderboard()) == list(store.leaderboard())
 
 
-def test_a_game_ending_during_a_build_is_counted(store, redis_client):
+def test_a_game_ending_during_a_build_is_counted(store, cached):
     """The build marks the board before it reads its snapshot, so a game that
     commits after the snapshot updates the board being built."""
-    client, prefix = redis_client
-    boards = boards_for(store, client, prefix, build=None)
+    c, lb, client, prefix = cached
     players = make_players(store, 5, prefix="cr")
-    play(store, players, 14, seed=6100, code="CRA")
+    play(c, players, 14, seed=6100, code="CRA")
     real_slice = store._board_slice
 
     def slice_then_game(*args):
         rows = real_slice(*args)
         store._board_slice = real_slice
-        play(store, players, 3, seed=6200, code="CRB")   # commits after the snapshot
+        play(c, players, 3, seed=6200, code="CRB")   # commits after the snapshot
         return rows
 
     store._board_slice = slice_then_game
-    assert boards.build("all") is not None
+    assert lb.build("all") is not None
     assert state(client, prefix, "all") == b"ready"
-    assert assert_same(store, boards, players, (None,)) > 0
+    assert assert_same(store, c, players, (None,)) > 0
 
 
-def test_out_of_order_updates_keep_the_newest_row(store, redis_client):
-    client, prefix = redis_client
-    boards = boards_for(store, client, prefix)
+def test_out_of_order_updates_keep_the_newest_row(store, cached):
+    c, lb, client, prefix = cached
     players = make_players(store, 4, prefix="co")
-    play(store, players, 12, seed=7100, code="COA")
-    assert list(boards.leaderboard()) == list(store.leaderboard())
+    play(c, players, 12, seed=7100, code="COA")
+    assert list(c.leaderboard()) == list(store.leaderboard())
     rows = store._select("player_stats", [("period", "=", "all")], ())
     older = [{**r, "games_played": r["games_played"] - 1, "games_won": 0} for r in rows]
-    boards.stats_written(older)   # a slower process's update, arriving late
-    assert list(boards.leaderboard()) == list(store.leaderboard())
+    lb.defer = None
+    lb.stats_written(older)   # a slower process's update, arriving late
+    assert list(c.leaderboard()) == list(store.leaderboard())
 
 
 @pytest.mark.servers
@@ -172,60 +184,63 @@ def test_boards_when_redis_dies_and_comes_back_empty(store):
     back (empty): the boards are rebuilt and served again, never stale."""
     from support.servers import RedisServer
     server = RedisServer.start()
+    c = wrap(store, f"{server.url}?prefix=dead:&timeout_ms=100&breaker_seconds=0.2")
     try:
-        client = redis.Redis.from_url(server.url, socket_timeout=0.2, socket_connect_timeout=0.2)
-        counters = SharedCounters(client, "dead:")
-        boards = Leaderboards(store, client, "dead:", Guard(counters, cooldown=0.2),
-                              build="inline").attach()
+        c._cache_boards.build_mode = "inline"
+        client = redis.Redis.from_url(server.url)
         players = make_players(store, 6, prefix="cd")
-        play(store, players, 14, seed=8100, code="CDA")
-        assert assert_same(store, boards, players, (None,)) > 0
+        play(c, players, 14, seed=8100, code="CDA")
+        assert assert_same(store, c, players, (None,)) > 0
         server.kill()
-        play(store, players, 3, seed=8200, code="CDB")       # updates fail: Redis is gone
-        assert boards._dirty
-        assert assert_same(store, boards, players, (None,)) > 0
+        play(c, players, 3, seed=8200, code="CDB")       # updates fail: Redis is gone
+        assert c._cache_boards._dirty
+        assert assert_same(store, c, players, (None,)) > 0
         server.restart()
-        time.sleep(0.3)                                       # the breaker's cooldown
-        play(store, players, 2, seed=8300, code="CDC")
-        assert assert_same(store, boards, players, (None,)) > 0
-        assert not boards._dirty and client.get("dead:lb:all:state") == b"ready"
+        deadline = time.monotonic() + 10
+        while not c.cache_status()["serving"]:           # the cache comes back by itself
+            assert time.monotonic() < deadline, c.cache_status()
+            time.sleep(0.05)
+        play(c, players, 2, seed=8300, code="CDC")
+        assert assert_same(store, c, players, (None,)) > 0
+        assert not c._cache_boards._dirty and client.get("dead:lb:all:state") == b"ready"
         client.close()
     finally:
+        c._cache_link.close()
         server.stop()
 
 
-def test_a_lost_update_is_never_served(store, redis_client):
-    """A write to Redis that fails while Redis keeps its old board (a timeout,
+def test_a_lost_update_is_never_served(store, cached):
+    """A board update that fails while Redis keeps its old board (a timeout,
     a dropped connection): the process drops every board as soon as Redis
     answers again, so the old board is rebuilt rather than served."""
-    client, prefix = redis_client
-    boards = boards_for(store, client, prefix)
-    boards.guard.cooldown = 0
+    c, lb, client, prefix = cached
     players = make_players(store, 5, prefix="cx")
-    play(store, players, 14, seed=9100, code="CXA")
-    assert assert_same(store, boards, players, (None,)) > 0
-    real, calls = boards._write, []
+    play(c, players, 14, seed=9100, code="CXA")
+    assert assert_same(store, c, players, (None,)) > 0
+    link, calls = c._cache_link, []
+    real = link._pipelined
 
-    def lost(*args, **kwargs):
-        calls.append(1)
+    def dropped(batch):
+        calls.append(batch)
         raise redis.ConnectionError("connection dropped (injected)")
 
-    boards._write = lost
-    play(store, players, 1, seed=9200, code="CXB")
-    boards._write = real
-    assert calls and boards._dirty is False           # dropped at once: Redis answered
-    assert state(client, prefix, "all") is None
-    assert assert_same(store, boards, players, (None,)) > 0
+    link._pipelined = dropped
+    play(c, players, 1, seed=9200, code="CXB")            # the game's end: its update is lost
+    link._pipelined = real
+    assert calls and lb._dirty
+    time.sleep(c._cache_config.breaker_seconds + 0.1)
+    assert assert_same(store, c, players, (None,)) > 0
+    assert not lb._dirty
 
 
-def test_a_missing_board_is_built_in_the_background(store, redis_client):
-    client, prefix = redis_client
-    boards = boards_for(store, client, prefix, build="background")
+def test_a_missing_board_is_built_in_the_background(store, cached):
+    c, lb, client, prefix = cached
+    lb.build_mode = "background"
     players = make_players(store, 5, prefix="cg")
-    play(store, players, 14, seed=9300, code="CGA")
-    assert list(boards.leaderboard()) == list(store.leaderboard())   # from the DB, meanwhile
+    play(c, players, 14, seed=9300, code="CGA")
+    assert list(c.leaderboard()) == list(store.leaderboard())   # from the DB, meanwhile
     deadline = time.monotonic() + 30
     while state(client, prefix, "all") != b"ready":
         assert time.monotonic() < deadline, "the board was never built"
         time.sleep(0.05)
-    assert assert_same(store, boards, players, (None,)) > 0
+    assert assert_same(store, c, players, (None,)) > 0
