@@ -91,7 +91,7 @@ def warm_store(store):
     periods = ranking.periods_at(now, [s.name for s in store.list_seasons()
                                        if s.starts_at <= now < s.ends_at])
     for period in periods:
-        ranked = store.cache.leaderboards.build(period)
+        ranked = store._cache_boards.build(period)
         if ranked is not None:
             done["boards"] += 1
             done["ranked"] += ranked
@@ -102,15 +102,19 @@ def warm_store(store):
 @redis_command
 def stats(client, config, cache_url):
     """Hits, misses, errors and hit ratio per key family, summed over every
-    process using this cache (each flushes its counts to Redis in batches)."""
+    process using this cache (each adds its counts to a Redis hash in batches:
+    every 100 counted reads or second, and when it closes)."""
     from .cache.shared_stats import read_stats
     counts = read_stats(client, config.prefix)
-    rows = [[family, c["hit"], c["miss"], c["error"],
-             "-" if c["ratio"] is None else f"{c['ratio']:.1%}"]
+    rows = [[family, c["hits"], c["misses"], c["errors"], c["bypassed"],
+             "-" if c["hit_ratio"] is None else f"{c['hit_ratio']:.1%}"]
             for family, c in sorted(counts.items())]
-    table(["family", "hits", "misses", "errors", "hit ratio"], rows)
     if not rows:
         click.echo(f"no counts yet under prefix {config.prefix!r}")
+        return
+    table(["family", "hits", "misses", "errors", "bypassed", "hit ratio"], rows)
+    click.echo("hits: near cache + Redis; bypassed: read from the database while the cache "
+               "was not serving")
 
 
 @cache.command()

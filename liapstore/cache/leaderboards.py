@@ -57,6 +57,7 @@ _BOARDS = tuple(ranking.BOARDS)
 _KEYS_PER_PERIOD = 6  # state, rows, ids and the three boards
 _RENAME_GUARD = 900   # seconds a rename is protected from a slower build
 _CHUNK = 2000         # rows per script call while building
+_BUILD_LEASE = 60     # seconds a build's lock and state live unless it writes on
 
 # KEYS: names, then per period: state, rows, ids, z:wins, z:score, z:winrate.
 # ARGV: min games, ttl, then per row 10 values: period index (1-based),
@@ -369,12 +370,12 @@ class Leaderboards:
         keys = self._period_keys(period)
 
         def begin():
-            if not self.client.set(self._key(period, "build"), token, nx=True, ex=600):
+            if not self.client.set(self._key(period, "build"), token, nx=True, ex=_BUILD_LEASE):
                 return False
             with self.client.pipeline(transaction=True) as pipe:
                 pipe.sadd(self._periods, period)
                 pipe.unlink(*keys[1:])
-                pipe.set(keys[0], f"building:{token}", ex=600)
+                pipe.set(keys[0], f"building:{token}", ex=_BUILD_LEASE)
                 pipe.execute()
             return True
 
@@ -397,8 +398,7 @@ class Leaderboards:
         rows = self.store._board_slice(period, "wins", None, False, 1 << 40)
         for first in range(0, len(rows), _CHUNK):
             args = self._write_args([(1, r) for r in rows[first:first + _CHUNK]], token, names=True)
-            done = self.guard.call(self.family, lambda: self._write(keys=[self._names] + keys,
-                                                                    args=args))
+            done = self.guard.call(self.family, lambda: self._write_chunk(period, keys, args))
             if done is self.guard.FAILED:
                 return None
         finish_keys = [keys[0], self._key(period, "build")] + keys[1:] + [self._names, self._periods]
@@ -409,6 +409,15 @@ class Leaderboards:
         log.info("leaderboards of %s built in Redis: %d ranked players in %.2f s", period,
                  len(rows), time.perf_counter() - t0)
         return len(rows)
+
+    def _write_chunk(self, period, keys, args):
+        """One chunk of a build, extending the build's lease (a builder that
+        dies leaves its lock and state for at most _BUILD_LEASE seconds)."""
+        with self.client.pipeline(transaction=False) as pipe:
+            self._write(keys=[self._names] + keys, args=args, client=pipe)
+            pipe.expire(keys[0], _BUILD_LEASE)
+            pipe.expire(self._key(period, "build"), _BUILD_LEASE)
+            return pipe.execute()[0]
 
     def _write_args(self, indexed_rows, token, names=False):
         args = [ranking.MIN_GAMES, self.ttl + 60]
