@@ -66,6 +66,7 @@ def test_simulate_survives_redis_killed_mid_run(store_url):
         assert again.returncode == 0, err[-3000:]
         with liapstore.connect(store_url) as plain, \
                 liapstore.connect(store_url, cache=cache_url) as cached:
+            assert cached._cache_boards.build("all") == 8      # the 8 bots, all ranked
             for by in ("wins", "score", "winrate"):
                 assert list(cached.leaderboard(by=by)) == list(plain.leaderboard(by=by))
                 for e in plain.leaderboard(by=by):
