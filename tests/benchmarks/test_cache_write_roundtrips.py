@@ -1,0 +1,81 @@
+"""Write-through adds at most one Redis round trip to a write.
+
+Counted, not timed: every command batch the writing thread sends to Redis
+(redis-py's ``send_packed_command``: one call per command or per pipeline,
+each followed by waiting for the reply, so one round trip) while a write runs
+through the cached store, after a warm-up that loads the scripts. The
+listener thread's pings are not the write's and are not counted. Each kind
+of write is measured: an action in the middle of a game, the action that
+ends a game (its invalidation and the leaderboards' update share one round
+trip), starting a game, creating and updating a room and a player. Under
+pytest-benchmark (one round) so ``--benchmark-only`` runs include it.
+"""
+import threading
+from contextlib import contextmanager
+
+import pytest
+
+from liapstore.cache import wrap
+from liapstore.testing.support import SHORT, make_players, script
+from support.cache_prefix import private_prefix
+
+pytestmark = pytest.mark.backends("sqlite", "postgres")
+
+
+@contextmanager
+def counting():
+    """Count the round trips the current thread makes to Redis."""
+    from redis.connection import AbstractConnection
+    me, sent = threading.get_ident(), []
+    real = AbstractConnection.send_packed_command
+
+    def send(self, command, check_health=True):
+        if threading.get_ident() == me:
+            sent.append(command)
+        return real(self, command, check_health)
+
+    AbstractConnection.send_packed_command = send
+    try:
+        yield sent
+    finally:
+        AbstractConnection.send_packed_command = real
+
+
+def test_write_through_round_trips(benchmark, backend, store, redis_url, figures):
+    with private_prefix(redis_url, "bench-rt") as (cache_url, _, _):
+        cached = wrap(store, cache_url)
+        try:
+            players = make_players(cached, 4, prefix="rt")
+            first = cached.create_room("RT0", "warm-up")
+            game = cached.start_game(first.id, [p.id for p in players], **SHORT)
+            steps = script(11).steps
+            for step, _, action, _ in steps:        # a whole game: every script loaded
+                cached.record_action(game.id, step, action)
+            cached.leaderboard()
+            room = cached.create_room("RT1", "measured")
+            counts = {}
+
+            def measure():
+                def one(name, fn):
+                    with counting() as sent:
+                        fn()
+                    counts[name] = max(counts.get(name, 0), len(sent))
+                one("start_game", lambda: cached.start_game(room.id, [p.id for p in players],
+                                                             **SHORT))
+                game = cached.get_room(room.id).current_game_id
+                for step, _, action, _ in steps[:-1]:
+                    one("record_action", lambda: cached.record_action(game, step, action))
+                step, _, action, _ = steps[-1]
+                one("record_action (game's end)", lambda: cached.record_action(game, step, action))
+                one("create_room", lambda: cached.create_room("RT2", "another"))
+                one("update_room", lambda: cached.update_room(room.id, name="renamed"))
+                one("update_player", lambda: cached.update_player(players[0].id, settings={"a": 1}))
+                return counts
+
+            benchmark.pedantic(measure, rounds=1, iterations=1)
+        finally:
+            cached._cache_link.close()
+    benchmark.extra_info.update(backend=backend, **counts)
+    figures(f"[bench cache round trips] {backend}: " +
+            ", ".join(f"{name} {n}" for name, n in counts.items()))
+    assert counts and max(counts.values()) <= 1, counts
