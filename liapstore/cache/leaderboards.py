@@ -56,7 +56,9 @@ log = logging.getLogger("liapstore.cache")
 _BOARDS = tuple(ranking.BOARDS)
 _KEYS_PER_PERIOD = 6  # state, rows, ids and the three boards
 _RENAME_GUARD = 900   # seconds a rename is protected from a slower build
-_CHUNK = 2000         # rows per script call while building
+_CHUNK = 500          # rows per script call while building (a few ms of Redis each)
+_BUILD_TIMEOUT = 10   # seconds a build's own Redis calls may take
+_PAGE = 20_000       # rows read from the database at a time while building
 _BUILD_LEASE = 60     # seconds a build's lock and state live unless it writes on
 
 # KEYS: names, then per period: state, rows, ids, z:wins, z:score, z:winrate.
@@ -394,26 +396,48 @@ class Leaderboards:
 
     def _load(self, period, token, keys):
         t0 = time.perf_counter()
-        # One statement: a consistent snapshot of the period's ranked rows.
-        rows = self.store._board_slice(period, "wins", None, False, 1 << 40)
-        for first in range(0, len(rows), _CHUNK):
-            args = self._write_args([(1, r) for r in rows[first:first + _CHUNK]], token, names=True)
-            done = self.guard.call(self.family, lambda: self._write_chunk(period, keys, args))
-            if done is self.guard.FAILED:
-                return None
+        import redis
+        # A build is a batch job, not a request: its chunks may wait longer
+        # than a request's timeout, on a connection of their own.
+        client = redis.Redis(connection_pool=redis.ConnectionPool(**{
+            **self.client.connection_pool.connection_kwargs,
+            "socket_timeout": _BUILD_TIMEOUT, "socket_connect_timeout": _BUILD_TIMEOUT}))
+        written, start = 0, None
+        try:
+            # Page by page in board order (memory stays bounded). A game
+            # ending meanwhile cannot make a row go missing or stale: it
+            # commits after the state became "building", so its own update
+            # brings its players' new rows, and an older row read after it
+            # loses to it (fewer games played).
+            while True:
+                rows = self.store._board_slice(period, "wins", start, False, _PAGE)
+                for first in range(0, len(rows), _CHUNK):
+                    args = self._write_args([(1, r) for r in rows[first:first + _CHUNK]], token,
+                                            names=True)
+                    self._write_chunk(client, period, keys, args)
+                written += len(rows)
+                if len(rows) < _PAGE:
+                    break
+                start = (rows[-1]["games_won"], rows[-1]["username"])
+        except (redis.RedisError, OSError) as e:
+            log.warning("building the %s leaderboards in Redis failed (%s); reads use the "
+                        "database", period, type(e).__name__)
+            return None
+        finally:
+            client.close()
         finish_keys = [keys[0], self._key(period, "build")] + keys[1:] + [self._names, self._periods]
         ok = self.guard.call(self.family, lambda: self._finish(
             keys=finish_keys, args=[token, self.ttl, period]))
         if ok != 1:
             return None
         log.info("leaderboards of %s built in Redis: %d ranked players in %.2f s", period,
-                 len(rows), time.perf_counter() - t0)
-        return len(rows)
+                 written, time.perf_counter() - t0)
+        return written
 
-    def _write_chunk(self, period, keys, args):
+    def _write_chunk(self, client, period, keys, args):
         """One chunk of a build, extending the build's lease (a builder that
         dies leaves its lock and state for at most _BUILD_LEASE seconds)."""
-        with self.client.pipeline(transaction=False) as pipe:
+        with client.pipeline(transaction=False) as pipe:
             self._write(keys=[self._names] + keys, args=args, client=pipe)
             pipe.expire(keys[0], _BUILD_LEASE)
             pipe.expire(self._key(period, "build"), _BUILD_LEASE)

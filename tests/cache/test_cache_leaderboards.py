@@ -244,3 +244,26 @@ def test_a_missing_board_is_built_in_the_background(store, cached):
         assert time.monotonic() < deadline, "the board was never built"
         time.sleep(0.05)
     assert assert_same(store, c, players, (None,)) > 0
+
+
+def test_a_build_page_by_page_with_games_ending_between_pages(store, cached, monkeypatch):
+    """Builds read the board in pages (ties straddling page boundaries);
+    players whose games end between two pages are neither lost nor stale."""
+    from liapstore.cache import leaderboards
+    c, lb, client, prefix = cached
+    monkeypatch.setattr(leaderboards, "_PAGE", 2)
+    players = make_players(store, 9, prefix="cp")
+    play(store, players, 30, seed=4100, code="CPA")
+    real_slice, calls = store._board_slice, []
+
+    def slice_with_games(*args):
+        calls.append(args)
+        if len(calls) == 2:
+            play(c, players, 4, seed=4600, code=f"CPB{len(calls)}")
+        return real_slice(*args)
+
+    store._board_slice = slice_with_games
+    assert lb.build("all") is not None
+    store._board_slice = real_slice
+    assert len(calls) >= 5
+    assert assert_same(store, c, players, (None,)) > 0
