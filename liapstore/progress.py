@@ -100,7 +100,13 @@ class Progress(Analytics):
                 ranks = ranking.assign_ranks(by, rows, better, equal)
             else:
                 ranks = []
-        entries = [self._entry(r, n, by, period) for r, n in zip(rows[:limit], ranks)]
+        return self._board_page(rows, ranks, by, period, limit, listing)
+
+    @classmethod
+    def _board_page(cls, rows, ranks, by, period, limit, listing):
+        """The Page of ``rows`` (up to ``limit + 1``, the extra one telling
+        that more follow) with their ``ranks`` (also the Redis cache's)."""
+        entries = [cls._entry(r, n, by, period) for r, n in zip(rows[:limit], ranks)]
         cursor = None
         if len(rows) > limit and entries:
             last = rows[limit - 1]

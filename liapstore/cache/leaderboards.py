@@ -49,7 +49,6 @@ import time
 import uuid
 
 from .. import paging, ranking, validate as v
-from ..records import LeaderboardEntry, Page
 
 log = logging.getLogger("liapstore.cache")
 
@@ -237,12 +236,7 @@ class Leaderboards:
         rows, ranks = got
         if start is None:
             ranks = ranking.assign_ranks(by, rows, 0, None)
-        entries = [self._entry(r, n, by, period) for r, n in zip(rows[:limit], ranks)]
-        cursor = None
-        if len(rows) > limit and entries:
-            last = rows[limit - 1]
-            cursor = paging.encode(listing, [float(ranking.value(by, last)).hex(), last["username"]])
-        return Page(tuple(entries), cursor)
+        return self.store._board_page(rows, ranks, by, period, limit, listing)
 
     def rank(self, player_id, *, by="wins", season=None):
         """``Store.rank``, from Redis when the board is ready there."""
@@ -267,7 +261,7 @@ class Leaderboards:
         if got is None:
             return None
         rows, ranks = got
-        return [self._entry(r, n, by, period) for r, n in zip(rows, ranks)]
+        return [self.store._entry(r, n, by, period) for r, n in zip(rows, ranks)]
 
     def _answer(self, period, by, args):
         """(rows, ranks) from Redis, [] / [] for a player not ranked there, or
@@ -323,14 +317,6 @@ class Leaderboards:
                 pipe.hsetnx(self._names, name, display)
             pipe.expire(self._names, self.ttl + 60, nx=True)
             pipe.execute()
-
-    @staticmethod
-    def _entry(row, rank, by, period):
-        return LeaderboardEntry(
-            id=row["player_id"], username=row["username"], display_name=row["display_name"],
-            rank=rank, by=by, season=period, games_played=row["games_played"],
-            games_won=row["games_won"], total_score=row["total_score"],
-            highest_score=row["highest_score"], win_rate=float(row["win_rate"]))
 
     def _period(self, season):
         """The period key, as the store resolves it; named seasons (which

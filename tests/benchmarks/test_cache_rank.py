@@ -16,15 +16,15 @@ import itertools
 import os
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
 import liapstore
 from benchmarks.leaderboard_writer import player_id
-from benchmarks.test_bench_leaderboard import _load_postgres, _load_sqlite, stats_of
+# The 1M-player database comes from the leaderboard benchmark's fixtures
+# (board_url builds it once per backend and size; built drops it at the end).
+from benchmarks.test_bench_leaderboard import board_url, built, stats_of  # noqa: F401
 from liapstore import ranking
-from support.servers import create_database, drop_database
 
 pytestmark = pytest.mark.backends("sqlite", "postgres")
 OPS = ("plain_count", "db_rank", "cached_rank")   # in this order: the last compares
@@ -39,57 +39,44 @@ def _players(config):
 
 
 def pytest_generate_tests(metafunc):
+    if "players" in metafunc.fixturenames:
+        metafunc.parametrize("players", [_players(metafunc.config)], ids=lambda n: f"{n}players")
     if "op" in metafunc.fixturenames:
         metafunc.parametrize("op", OPS)
 
 
 @pytest.fixture(scope="module")
-def built():
+def boards_built(redis_url):
+    """Cache URLs of the boards built in Redis, by database URL; removed at the end."""
+    import redis
     made = {}
     yield made
-    for backend, (url, name, admin, cache_url, client, prefix) in made.items():
+    client = redis.Redis.from_url(redis_url)
+    for prefix in made.values():
         for key in client.scan_iter(match=f"{prefix}*", count=5000):
             client.unlink(key)
-        client.close()
-        if backend == "postgres":
-            drop_database(admin, name)
-        else:
-            Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+    client.close()
 
 
 @pytest.fixture
-def board(backend, built, request, tmp_path_factory, redis_url, figures):
-    """(database URL, cache URL) of a board of N players, built once per backend."""
-    import redis
-    if backend not in built:
-        n = _players(request.config)
-        t0 = time.perf_counter()
-        name = admin = None
-        if backend == "sqlite":
-            path = tmp_path_factory.mktemp("cacheboards") / "board.db"
-            url = f"sqlite:///{path}"
-            liapstore.connect(url).close()
-            _load_sqlite(str(path), n)
-        else:
-            admin = request.getfixturevalue("postgres_admin_url")
-            template = request.getfixturevalue("postgres_template")
-            name = f"liapstore_cboard_{uuid.uuid4().hex[:10]}"
-            url = create_database(admin, name, template=template)
-            _load_postgres(url, n)
-        loaded = time.perf_counter()
+def board(board_url, boards_built, redis_url, figures):
+    """(database URL, cache URL): the leaderboard benchmark's generated
+    players (its ``board_url`` fixture), with their board built in Redis."""
+    if board_url not in boards_built:
         prefix = f"bench-rank-{uuid.uuid4().hex[:8]}:"
-        cache_url = f"{redis_url}?prefix={prefix}"
-        with liapstore.connect(url, cache=cache_url) as store:
-            assert store._cache_boards.build("all") > 0
-        figures(f"[bench cache rank] {backend}: {n:,} players generated in {loaded - t0:.1f} s, "
-                f"board built in Redis in {time.perf_counter() - loaded:.1f} s")
-        built[backend] = (url, name, admin, cache_url, redis.Redis.from_url(redis_url), prefix)
-    return built[backend][0], built[backend][3]
+        t0 = time.perf_counter()
+        with liapstore.connect(board_url, cache=f"{redis_url}?prefix={prefix}") as store:
+            ranked = store._cache_boards.build("all")
+        assert ranked > 0
+        figures(f"[bench cache rank] {ranked:,} ranked players built into Redis in "
+                f"{time.perf_counter() - t0:.1f} s")
+        boards_built[board_url] = prefix
+    return board_url, f"{redis_url}?prefix={boards_built[board_url]}"
 
 
-def test_rank_among_a_million(benchmark, backend, op, board, request, figures):
+def test_rank_among_a_million(benchmark, backend, op, players, board, figures):
     url, cache_url = board
-    n = _players(request.config)
+    n = players
     # Players spread over the board, with their wins (what the count compares).
     targets = [(player_id(i), stats_of(i)[1]) for i in range(7, n + 1, max(1, n // 97))
                if stats_of(i)[0] >= ranking.MIN_GAMES]
