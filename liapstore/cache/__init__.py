@@ -35,15 +35,21 @@ acknowledged to any process sharing the database and the Redis (and prefix):
    that every invalidation published before its ping was sent has been
    applied. A process serves from its near cache or Redis only while its last
    answered ping was sent less than ``lease_ms`` ago, and it first applies
-   whatever invalidations already sit in its socket (the publish reached every
-   subscriber's socket before the writer got its reply).
+   whatever invalidations already sit in its socket. The writer's script is
+   pipelined behind a PING, which makes Redis write the published message to
+   every subscriber's socket before it answers the writer (it writes pending
+   replies newest client first; see ``Link._after_ping``), so once a write
+   has returned, its invalidation is in every listening process's socket.
 3. A writer whose publish fails (Redis down, paused, slow: every call has a
-   ``timeout_ms``) returns only ``lease_ms`` after its first unanswered call:
-   by then every other process's lease, which cannot have been renewed since
-   Redis stopped answering, has run out, so none serves the old value.
+   ``timeout_ms``) returns only ``lease_ms`` after it sent it: by then every
+   other process's lease, which cannot have been renewed since Redis stopped
+   answering, has run out, so none serves the old value; and it rejoins
+   (point 4) once Redis answers. Invalidations are tried even while the
+   circuit breaker is open: a skipped one could be missed by a process that
+   already hears Redis again.
 4. A process that (re)joins the channel (at start, after its connection
-   dropped, after a pong came too late, or after one of its writes could not
-   be published) bumps the generation ``<prefix>gen``, which is part of every
+   dropped, after a pong came too late or its lease lapsed, or after one of
+   its writes could not be published) bumps the generation ``<prefix>gen``, which is part of every
    Redis key, and flushes its near cache; the ``G`` message flushes every
    other process's. So nothing written while a process was not listening,
    nor an entry a failed writer could not tombstone, is served afterwards.
@@ -64,10 +70,10 @@ When Redis fails
 ----------------
 Every store operation still succeeds from the database. A read that finds
 the cache not serving goes straight to the database; a Redis call waits at
-most ``timeout_ms`` (default 150 ms; redis-py's own default is 5 s with
+most ``timeout_ms`` (default 100 ms; redis-py's own default is 5 s with
 retries, both replaced); a write whose invalidation fails returns after at
-most about ``lease_ms`` (400 ms). After ``breaker_failures`` (3) failures in a
-row nothing is sent to Redis for ``breaker_seconds`` (2 s); then the listener
+most about ``lease_ms`` (300 ms) more. After ``breaker_failures`` (3) failures
+in a row reads send nothing to Redis for ``breaker_seconds`` (2 s); then the listener
 tries to rejoin, and the cache serves again by itself once it has. A warning
 is logged once per outage (logger ``liapstore.cache``), and once when Redis
 answers again.

@@ -35,11 +35,11 @@ class CacheConfig:
     #: Lifetime of each family's entries, seconds.
     ttl: dict = field(default_factory=lambda: {f: t for f, (_, t) in FAMILIES.items()})
     #: Socket and connect timeout of every Redis call, ms (redis-py waits 5 s by default).
-    timeout_ms: int = 150
+    timeout_ms: int = 100
     #: The near cache serves an entry only while its invalidation channel
     #: answered a ping sent within the last lease_ms; a writer that could not
     #: publish its invalidation waits this long before returning.
-    lease_ms: int = 400
+    lease_ms: int = 300
     #: How often the channel is pinged, ms (well under lease_ms).
     heartbeat_ms: int = 50
     #: Consecutive Redis failures that open the circuit breaker...
@@ -49,7 +49,7 @@ class CacheConfig:
     #: Most entries kept in the process.
     near_size: int = 10_000
     #: Longest a reader waits for another caller rebuilding the same key, ms.
-    rebuild_wait_ms: int = 1000
+    rebuild_wait_ms: int = 300
 
     def key_ttl(self, family):
         """The lifetime of ``family``'s entries, seconds."""

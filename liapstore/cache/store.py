@@ -12,6 +12,7 @@ make it serve a stale one. ``tests/cache`` checks every method is classified.
 import functools
 import inspect
 import threading
+import time
 
 from .. import validate as v
 from ..errors import NotFound
@@ -286,20 +287,19 @@ class CachedStore(Store):
                 event.set()
 
     def _cache_fetch(self, family, key, variant, load):
+        """The leader's read: Redis, else (after waiting for another process
+        rebuilding it) the database, then fill Redis and the near cache."""
         token, ttl = self._cache_near.token(), self._cache_config.key_ttl(family)
         try:
-            shared, blob = self._cache_link.read(key, variant)
+            shared, value = self._cache_shared(key, variant)
+            if value is None and self._cache_others_rebuild(key, variant, shared):
+                shared, value = self._cache_shared(key, variant)
         except Unavailable:
             self._cache_tally(family, "errors")
             return load()
-        if blob is not None:
-            try:
-                value = decode(blob)
-            except ValueError:
-                self._cache_tally(family, "errors")
-            else:
-                self._cache_tally(family, "redis_hits")
-                return self._cache_near.put(key, variant, value, ttl, token)
+        if value is not None:
+            self._cache_tally(family, "redis_hits")
+            return self._cache_near.put(key, variant, value, ttl, token)
         self._cache_tally(family, "misses")
         value = load()
         try:
@@ -307,6 +307,30 @@ class CachedStore(Store):
         except Unavailable:
             return value
         return self._cache_near.put(key, variant, value, ttl, token)
+
+    def _cache_shared(self, key, variant):
+        """``(token, value or None)`` of the Redis entry; Unavailable on failure."""
+        shared, blob = self._cache_link.read(key, variant)
+        try:
+            return shared, None if blob is None else decode(blob)
+        except ValueError:
+            return shared, None  # not liapstore's: rebuilt and overwritten
+
+    def _cache_others_rebuild(self, key, variant, token):
+        """True once another process that claimed the rebuild of this entry has
+        filled it (polling Redis, at most rebuild_wait_ms); False at once when
+        this one may rebuild it, and when the entry was invalidated meanwhile
+        or the wait ran out."""
+        wait = self._cache_config.rebuild_wait_ms
+        if not wait or self._cache_link.claim(key, variant, token, wait):
+            return False
+        deadline = time.monotonic() + wait / 1000
+        while time.monotonic() < deadline:
+            time.sleep(0.002)
+            now, blob = self._cache_link.read(key, variant)
+            if blob is not None or now != token:
+                return blob is not None
+        return False
 
 
 def _flushing(store, method):
