@@ -103,6 +103,7 @@ class Link:
         # A writer that failed asks the listener to rejoin (bumping the
         # generation) by moving _want_join past _joined.
         self._want_join = self._joined = 0
+        self._deferred = threading.local()  # scripts riding on this thread's next invalidate
         self._closed = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True,
                                         name=f"liapstore-cache {config.prefix}")
@@ -152,8 +153,20 @@ class Link:
         the publish succeeded, else after the lease of every other process
         has run out (see the module docstring)."""
         self.near.invalidate(keys)
-        self._publish(self._scripts["invalidate"], [
-            self.config.prefix, uuid.uuid4().hex, _TOMBSTONE_TTL, self.channel, *keys])
+        extra, self._deferred.calls = getattr(self._deferred, "calls", None) or [], None
+        if not self._publish(self._scripts["invalidate"], [
+                self.config.prefix, uuid.uuid4().hex, _TOMBSTONE_TTL, self.channel, *keys],
+                extra=[call[:3] for call in extra]):
+            for *_, on_fail in extra:
+                on_fail()
+
+    def defer(self, script, keys, args, on_fail):
+        """Send ``script`` with this thread's next ``invalidate``, in the same
+        round trip (a game's end: the leaderboards' update rides with the
+        invalidation of the game's keys); ``on_fail()`` if that call fails."""
+        if getattr(self._deferred, "calls", None) is None:
+            self._deferred.calls = []
+        self._deferred.calls.append((script, keys, args, on_fail))
 
     def bump(self):
         """Orphan every entry (a new generation) and flush every near cache."""
@@ -204,22 +217,26 @@ class Link:
         self._succeeded()
         return sent, result
 
-    def _publish(self, script, args):
+    def _publish(self, script, args, extra=()):
         """Run a script that publishes, even with the breaker open (the breaker
         spares reads, never an invalidation). If Redis does not answer, wait
         until the lease of every process that could still hear Redis when this
         call was sent has run out, and rejoin (bumping the generation) once
-        Redis is back."""
+        Redis is back. ``extra``: (script, keys, args) sent in the same round
+        trip. Returns whether Redis answered."""
         sent = time.monotonic()
         try:
-            self._try(self._after_ping, [self._gen_key], [script, *args])
+            self._try(lambda keys, args: self._after_ping(keys, args, extra), [self._gen_key],
+                      [script, *args])
+            return True
         except Unavailable:
             self._want_join += 1
             delay = sent + self._lease + 0.001 - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
+            return False
 
-    def _after_ping(self, keys, args):
+    def _after_ping(self, keys, args, extra=()):
         """Run the script ``args[0]`` pipelined behind a PING, so that Redis
         sends what it publishes to every subscriber before it answers us.
 
@@ -235,13 +252,16 @@ class Link:
             pipe = self._redis.pipeline(transaction=False)
             pipe.ping()
             pipe.evalsha(script.sha, len(keys), *keys, *args)
+            for other, other_keys, other_args in extra:
+                pipe.evalsha(other.sha, len(other_keys), *other_keys, *other_args)
             try:
                 return pipe.execute()[1]
             except self._no_script:
                 if attempt == 2:
                     raise
                 # Redis restarted: its script cache is empty.
-                script.sha = self._redis.script_load(script.script)
+                for each in [script] + [e[0] for e in extra]:
+                    each.sha = self._redis.script_load(each.script)
 
     def _failed(self, error):
         with self._state_lock:
