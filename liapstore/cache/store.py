@@ -19,7 +19,9 @@ from ..errors import NotFound
 from ..store import Store
 from ..urls import redact
 from .config import FAMILIES
+from .leaderboards import Leaderboards
 from .link import Link, Unavailable
+from .shared_stats import SharedCounters
 from .near import NearCache, decode, encode
 
 #: Public methods that change nothing the cache holds (reads, and writes of
@@ -31,7 +33,7 @@ NO_EFFECT = frozenset("""
     open_connection heartbeat get_connection close_connection list_connections
     sweep_stale_connections record_event list_events list_audit_log
     list_games list_rounds list_turns list_actions unfinished_games replay verify_game
-    leaderboard rank leaderboard_around list_seasons verify_stats
+    list_seasons verify_stats
     event_counts games_per_day player_events
     request_friend accept_friend decline_friend cancel_friend_request remove_friend block
     unblock list_friends list_friend_requests list_blocked
@@ -61,6 +63,12 @@ class CachedStore(Store):
         self._cache_counts_lock = threading.Lock()
         self._cache_flights = {}
         self._cache_flights_lock = threading.Lock()
+        # Counters summed over every process in Redis (liapstore cache stats),
+        # sent in batches through the Link's breaker.
+        self._cache_totals = SharedCounters(
+            self._cache_link._redis, config.prefix,
+            run=lambda send: self._cache_link._call(lambda keys, args: send(), None, None))
+        self._cache_boards = Leaderboards.for_cached_store(self)
 
     def __getattr__(self, name):
         # Only for names Store does not define (instance attributes such as
@@ -106,6 +114,7 @@ class CachedStore(Store):
     def close(self):
         """Stop the cache's listener, close its connections, then the store's."""
         try:
+            self._cache_totals.flush()
             self._cache_link.close()
         finally:
             self._inner.close()
@@ -163,6 +172,15 @@ class CachedStore(Store):
             return read()
         player_id = v.uuid_(player_id, "player_id")
         return self._cache_read("player_games", player_id, repr((limit, after)), read)
+
+    def leaderboard(self, **options):
+        return self._cache_boards.leaderboard(**options)
+
+    def rank(self, player_id, **options):
+        return self._cache_boards.rank(player_id, **options)
+
+    def leaderboard_around(self, player_id, **options):
+        return self._cache_boards.leaderboard_around(player_id, **options)
 
     # -- writes that invalidate -------------------------------------------------------------
 
@@ -234,6 +252,7 @@ class CachedStore(Store):
     def _cache_tally(self, family, what):
         with self._cache_counts_lock:
             self._cache_counts[family][what] += 1
+        self._cache_totals.add(family, what)
 
     def _cache_pointer(self, family, key, get, load):
         """A record found through a cached ``key -> id`` pointer (usernames and
