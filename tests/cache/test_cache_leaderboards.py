@@ -3,7 +3,6 @@ same entries, same order, same ranks (ties included), every board, every
 period, pages and windows, while games keep ending, after renames, season
 creation and statistics rebuilds, and after Redis loses the boards."""
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -19,7 +18,7 @@ BOARDS = ("wins", "score", "winrate")
 
 
 @pytest.fixture
-def cached(store, redis_url):
+def cached_boards(store, redis_url):
     """(the store behind the cache, its leaderboards, a Redis client, the prefix)."""
     with private_prefix(redis_url, "t-lb") as (cache_url, prefix, client):
         behind = wrap(store, cache_url)
@@ -73,8 +72,8 @@ def state(client, prefix, period):
     return client.get(f"{prefix}lb:{period}:state")
 
 
-def test_redis_boards_equal_the_database_ones(store, cached):
-    c, lb, client, prefix = cached
+def test_redis_boards_equal_the_database_ones(store, cached_boards):
+    c, lb, client, prefix = cached_boards
     players = make_players(store, 9, prefix="cb")
     play(store, players, 30, seed=4100, code="CBA")
     now = datetime.now(UTC)
@@ -89,12 +88,12 @@ def test_redis_boards_equal_the_database_ones(store, cached):
 
     # Games ending now (through the cached store) update the built boards in
     # place, with no rebuild; every later answer comes from Redis.
-    c._cache_shared.flush()
+    c._cache_totals.flush()
     before = read_stats(client, prefix)["leaderboards"]
     play(c, players, 12, seed=4500, code="CBB")
     assert state(client, prefix, "all") == b"ready"
     assert assert_same(store, c, players, seasons) > 0
-    c._cache_shared.flush()
+    c._cache_totals.flush()
     after = read_stats(client, prefix)["leaderboards"]
     assert after["redis_hits"] > before["redis_hits"] and after["misses"] == before["misses"]
     assert after["errors"] == after["bypassed"] == 0
@@ -114,10 +113,10 @@ def test_redis_boards_equal_the_database_ones(store, cached):
     assert state(client, prefix, "all") == b"ready"
 
 
-def test_inside_a_transaction_the_database_answers(store, cached):
+def test_inside_a_transaction_the_database_answers(store, cached_boards):
     """A game ended in the caller's open transaction counts in the ranks the
     caller reads there, as without the cache; Redis sees it after the commit."""
-    c, lb, client, prefix = cached
+    c, lb, client, prefix = cached_boards
     players = make_players(store, 4, prefix="ct")
     play(c, players, 10, seed=4700, code="CTA")
     assert list(c.leaderboard()) == list(store.leaderboard())
@@ -129,8 +128,8 @@ def test_inside_a_transaction_the_database_answers(store, cached):
     assert list(c.leaderboard()) == inside and state(client, prefix, "all") == b"ready"
 
 
-def test_a_lost_board_is_rebuilt_not_served_wrong(store, cached):
-    c, lb, client, prefix = cached
+def test_a_lost_board_is_rebuilt_not_served_wrong(store, cached_boards):
+    c, lb, client, prefix = cached_boards
     players = make_players(store, 6, prefix="cl")
     play(c, players, 18, seed=5100, code="CLA")
     assert assert_same(store, c, players, (None,)) > 0
@@ -146,10 +145,10 @@ def test_a_lost_board_is_rebuilt_not_served_wrong(store, cached):
     assert list(c.leaderboard()) == list(store.leaderboard())
 
 
-def test_a_game_ending_during_a_build_is_counted(store, cached):
+def test_a_game_ending_during_a_build_is_counted(store, cached_boards):
     """The build marks the board before it reads its snapshot, so a game that
     commits after the snapshot updates the board being built."""
-    c, lb, client, prefix = cached
+    c, lb, client, prefix = cached_boards
     players = make_players(store, 5, prefix="cr")
     play(c, players, 14, seed=6100, code="CRA")
     real_slice = store._board_slice
@@ -166,8 +165,8 @@ def test_a_game_ending_during_a_build_is_counted(store, cached):
     assert assert_same(store, c, players, (None,)) > 0
 
 
-def test_out_of_order_updates_keep_the_newest_row(store, cached):
-    c, lb, client, prefix = cached
+def test_out_of_order_updates_keep_the_newest_row(store, cached_boards):
+    c, lb, client, prefix = cached_boards
     players = make_players(store, 4, prefix="co")
     play(c, players, 12, seed=7100, code="COA")
     assert list(c.leaderboard()) == list(store.leaderboard())
@@ -209,32 +208,32 @@ def test_boards_when_redis_dies_and_comes_back_empty(store):
         server.stop()
 
 
-def test_a_lost_update_is_never_served(store, cached):
+def test_a_lost_update_is_never_served(store, cached_boards):
     """A board update that fails while Redis keeps its old board (a timeout,
     a dropped connection): the process drops every board as soon as Redis
     answers again, so the old board is rebuilt rather than served."""
-    c, lb, client, prefix = cached
+    c, lb, client, prefix = cached_boards
     players = make_players(store, 5, prefix="cx")
     play(c, players, 14, seed=9100, code="CXA")
     assert assert_same(store, c, players, (None,)) > 0
     link, calls = c._cache_link, []
-    real = link._pipelined
+    real = link._after_ping
 
-    def dropped(batch):
-        calls.append(batch)
+    def dropped(keys, args, extra=()):
+        calls.append(extra)
         raise redis.ConnectionError("connection dropped (injected)")
 
-    link._pipelined = dropped
+    link._after_ping = dropped
     play(c, players, 1, seed=9200, code="CXB")            # the game's end: its update is lost
-    link._pipelined = real
-    assert calls and lb._dirty
+    link._after_ping = real
+    assert any(calls) and lb._dirty                       # the update rode with an invalidation
     time.sleep(c._cache_config.breaker_seconds + 0.1)
     assert assert_same(store, c, players, (None,)) > 0
     assert not lb._dirty
 
 
-def test_a_missing_board_is_built_in_the_background(store, cached):
-    c, lb, client, prefix = cached
+def test_a_missing_board_is_built_in_the_background(store, cached_boards):
+    c, lb, client, prefix = cached_boards
     lb.build_mode = "background"
     players = make_players(store, 5, prefix="cg")
     play(c, players, 14, seed=9300, code="CGA")
@@ -246,11 +245,11 @@ def test_a_missing_board_is_built_in_the_background(store, cached):
     assert assert_same(store, c, players, (None,)) > 0
 
 
-def test_a_build_page_by_page_with_games_ending_between_pages(store, cached, monkeypatch):
+def test_a_build_page_by_page_with_games_ending_between_pages(store, cached_boards, monkeypatch):
     """Builds read the board in pages (ties straddling page boundaries);
     players whose games end between two pages are neither lost nor stale."""
     from liapstore.cache import leaderboards
-    c, lb, client, prefix = cached
+    c, lb, client, prefix = cached_boards
     monkeypatch.setattr(leaderboards, "_PAGE", 2)
     players = make_players(store, 9, prefix="cp")
     play(store, players, 30, seed=4100, code="CPA")
