@@ -20,13 +20,14 @@ Keys (``P`` is the deployment's prefix, ``p`` a period such as ``all`` or
     P lb:p:z:<board> sorted set username -> -value (ranked players only)
     P lb:p:build     build lock (SET NX EX)
     P lb:names       hash username -> display_name (filled by builds, reads, renames)
-    P lb:renamed:<u> set for a while after a rename, so a build does not undo it
+    P lb:names:renamed:<u>  set for a while after a rename, so a build does not undo it
     P lb:periods     set of the periods that have (had) a board
 
 Kept in step: the store tells this object, after each commit, the new
 per-period statistics of a game's players (``stats_written``), seasons
 created and statistics rebuilt (``stats_rewritten``) and renames
-(``player_renamed``). Each update is one script call (one round trip), and
+(``player_renamed``). A game's update is one script call that rides in the
+same round trip as the cache's invalidation of the game (``Link.defer``), and
 applies a player's row only if it counts more games than the one in Redis:
 ``games_played`` of a (period, player) grows by exactly one per game, so
 updates arriving out of order from several processes, and a build's snapshot
@@ -34,13 +35,20 @@ racing them, all converge on the newest row.
 
 Built from the database (``build``; ``cache warm``, or the first read that
 finds no board, in a background thread): the state becomes ``building``
-*before* the snapshot is read, so a game committed after the snapshot finds
-the building board and updates it. Reads answer from Redis only when the
+*before* the database is read (page by page, in board order), so a game
+committed after a page was read finds the building board and updates it. Reads answer from Redis only when the
 state is ``ready``; otherwise, and whenever Redis fails, they answer from the
-database. The state expires with the leaderboard lifetime (15 minutes by
-default, set at build time, not extended by updates), so a board is rebuilt
-from the database at least that often, which bounds the effect of an update
-lost to a crash between a commit and its cache write.
+database, as they do inside a caller's open transaction. The state expires
+with the leaderboard lifetime (15 minutes by default, set at build time, not
+extended by updates), so a board is rebuilt from the database at least that
+often, which bounds the effect of an update lost to a crash between a commit
+and its cache write. A process whose update failed (Redis down, paused, a
+dropped connection: the update may be lost while Redis keeps the board)
+answers from the database until it has dropped every board's state.
+
+The boards do not follow the cache's generation (``link.py``): every process
+bumps it when it starts, and rebuilding a million-player board each time
+would be costly; they have their own states and the rules above instead.
 """
 import json
 import logging

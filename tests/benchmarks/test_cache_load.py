@@ -23,7 +23,7 @@ from support.cache_prefix import private_prefix
 
 pytestmark = pytest.mark.backends("sqlite", "postgres")
 PROCESSES, GAMES = 8, 100
-READS_PER_WRITE = 250
+READS_PER_WRITE = 300
 MAX_RATIO = 1 / 50
 WORKER = Path(__file__).with_name("cache_load_worker.py")
 
