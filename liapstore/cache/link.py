@@ -5,7 +5,7 @@ See ``liapstore/cache/__init__.py`` for why it works this way. In short:
 - Redis holds entries as hashes ``<prefix><gen>:<key>`` with a token field
   ``t`` and one field per variant. A writer, after its commit, runs one
   script that replaces each changed key by a tombstone (a fresh token, no
-  variants) and publishes the keys on ``<prefix>invalidate``: one round trip.
+  variants) and publishes the keys on ``<prefix>invalidate``, then pings (a barrier, see ``_with_barrier``).
   A reader that missed fills a variant only if the token is still the one it
   saw before reading the database (compare-and-set in a script), so a value
   read before a write never lands after that write's tombstone.
@@ -212,36 +212,37 @@ class Link:
         Redis is back."""
         sent = time.monotonic()
         try:
-            self._try(self._after_ping, [self._gen_key], [script, *args])
+            self._try(self._with_barrier, [self._gen_key], [script, *args])
         except Unavailable:
             self._want_join += 1
             delay = sent + self._lease + 0.001 - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
 
-    def _after_ping(self, keys, args):
-        """Run the script ``args[0]`` pipelined behind a PING, so that Redis
-        sends what it publishes to every subscriber before it answers us.
+    def _with_barrier(self, keys, args):
+        """Run the script ``args[0]``, then a PING: once that is answered, what
+        the script published is in every subscriber's socket.
 
-        Redis writes its pending replies newest client first: a publisher
-        whose first reply (the PONG) is already pending when the script
-        publishes is answered after the subscribers' sockets got the message,
-        so a reader that drains its socket after our write returned sees it.
-        A lone EVALSHA is answered first now and then (measured on loopback:
-        19 in 10,000 replies came before the message, by up to 11 ms on a
-        busy machine; 0 in 10,000 behind a PING)."""
+        Redis writes the replies of one event-loop pass one client after the
+        other, newest first, so the publisher's reply can go out before the
+        message to a subscriber (measured on loopback: 19 in 10,000 replies
+        came first, by up to 11 ms on a busy machine). A reader that drained
+        its socket in between would serve the old value after our write
+        returned. The PING is read in a later pass than the script, after
+        that pass wrote every message: the second round trip is the price of
+        "never stale" (pipelining the two would put them in the same pass)."""
         script, args = args[0], args[1:]
         for attempt in (1, 2):
-            pipe = self._redis.pipeline(transaction=False)
-            pipe.ping()
-            pipe.evalsha(script.sha, len(keys), *keys, *args)
             try:
-                return pipe.execute()[1]
+                result = self._redis.evalsha(script.sha, len(keys), *keys, *args)
+                break
             except self._no_script:
                 if attempt == 2:
                     raise
                 # Redis restarted: its script cache is empty.
                 script.sha = self._redis.script_load(script.script)
+        self._redis.ping()
+        return result
 
     def _failed(self, error):
         with self._state_lock:
