@@ -28,6 +28,7 @@ import threading
 import time
 import uuid
 
+from ..errors import StorageUnavailable
 from ..urls import redact
 
 log = logging.getLogger("liapstore.cache")
@@ -103,6 +104,7 @@ class Link:
         # A writer that failed asks the listener to rejoin (bumping the
         # generation) by moving _want_join past _joined.
         self._want_join = self._joined = 0
+        self.counters = None             # a stats.Counters, sent to Redis now and then
         self._closed = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True,
                                         name=f"liapstore-cache {config.prefix}")
@@ -167,6 +169,26 @@ class Link:
         while not self.usable() and not self._failures and time.monotonic() < deadline:
             time.sleep(0.002)
 
+    def shared_counts(self):
+        """The raw hash of counts every process sent (``stats.from_hash``)."""
+        try:
+            return self._redis.hgetall(f"{self.config.prefix}stats")
+        except self._errors as e:
+            raise StorageUnavailable(f"the Redis cache at {redact(self.config.redis_url)} "
+                                     f"cannot be read: {redact(str(e))}") from None
+
+    def _send_counts(self):
+        unsent = self.counters.take() if self.counters is not None else {}
+        if not unsent:
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        for field, n in unsent.items():
+            pipe.hincrby(f"{self.config.prefix}stats", field, n)
+        try:
+            pipe.execute()
+        except self._errors:
+            self.counters.give_back(unsent)
+
     def status(self):
         """A dict for operators: whether the cache serves, and why not."""
         now = time.monotonic()
@@ -176,9 +198,11 @@ class Link:
                 "breaker_open": now < self._open_until, "near_entries": len(self.near)}
 
     def close(self):
-        """Stop the listener thread and close the connections."""
+        """Stop the listener thread, send the last counts, close the connections."""
         self._closed.set()
         self._thread.join(timeout=5)
+        if time.monotonic() >= self._open_until:
+            self._send_counts()
         with self._sub_lock:
             self._drop_pubsub()
         self._redis.close()
@@ -326,7 +350,7 @@ class Link:
     def _run(self):
         beat = self.config.heartbeat_ms / 1000
         timeout = self.config.timeout_ms / 1000
-        last_ping = 0.0
+        last_ping = last_sent = 0.0
         while not self._closed.is_set():
             if self._pubsub is None or self._want_join != self._joined:
                 with self._sub_lock:
@@ -365,3 +389,6 @@ class Link:
                 pass
             with self._sub_lock:
                 self._drain()
+            if now - last_sent >= 1.0 and time.monotonic() >= self._open_until:
+                last_sent = now
+                self._send_counts()

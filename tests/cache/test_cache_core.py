@@ -165,3 +165,20 @@ def test_undecodable_entries_are_never_unpickled(redis_url):
     evil = b"cos\nsystem\n(S'echo owned'\ntR."
     with pytest.raises(ValueError, match="not a liapstore record"):
         decode(evil)
+
+
+def test_counts_are_summed_over_processes_in_redis(redis_url):
+    options = {"prefix": prefix()}
+    with liapstore.connect("memory://", cache=redis_url, cache_options=options) as a:
+        player = a.create_player("counted")
+        for _ in range(3):
+            a.get_player(player.id)
+        with liapstore.connect("memory://", cache=redis_url, cache_options=options) as b:
+            with pytest.raises(NotFound):
+                b.get_player(uuid.uuid4())   # a miss, counted (the error is not cached)
+        everywhere = a.cache_stats(everywhere=True)["player_stats"]  # b sent its counts at close
+        assert everywhere["misses"] >= 1
+    with liapstore.connect("memory://", cache=redis_url, cache_options=options) as c:
+        total = c.cache_stats(everywhere=True)["player_stats"]
+    assert total["near_hits"] == 2 and total["misses"] == 2, total
+    assert total["hit_ratio"] == pytest.approx(0.5)
