@@ -28,18 +28,17 @@ acknowledged to any process sharing the database and the Redis (and prefix):
 1. A write goes to the database; after the *outermost* commit
    (``Store._after_commit``; nothing on rollback) the writer drops the keys
    from its own near cache and runs one script that tombstones them in Redis
-   and publishes them on ``<prefix>invalidate``: one round trip, before the
-   write returns.
+   and publishes them on ``<prefix>invalidate``, before the write returns.
 2. Every process listens on that channel and pings Redis over the same
    connection every ``heartbeat_ms``. Redis answers in order, so a pong proves
    that every invalidation published before its ping was sent has been
    applied. A process serves from its near cache or Redis only while its last
    answered ping was sent less than ``lease_ms`` ago, and it first applies
-   whatever invalidations already sit in its socket. The writer's script is
-   pipelined behind a PING, which makes Redis write the published message to
-   every subscriber's socket before it answers the writer (it writes pending
-   replies newest client first; see ``Link._after_ping``), so once a write
-   has returned, its invalidation is in every listening process's socket.
+   whatever invalidations already sit in its socket. The writer follows its
+   script with a PING, which Redis reads only after it has written the
+   published message to every subscriber's socket (``Link._with_barrier``),
+   so once a write has returned, its invalidation is in every listening
+   process's socket: two round trips per write.
 3. A writer whose publish fails (Redis down, paused, slow: every call has a
    ``timeout_ms``) returns only ``lease_ms`` after it sent it: by then every
    other process's lease, which cannot have been renewed since Redis stopped

@@ -195,7 +195,6 @@ class Leaderboards:
     def for_cached_store(cls, cached, **options):
         """The leaderboards of a CachedStore: its wrapped store, its Redis
         connection, breaker and counters, its prefix and leaderboard lifetime."""
-        from .shared_stats import LinkGuard
         link = cached._cache_link
         return cls(cached._inner, link._redis, cached._cache_config.prefix,
                    LinkGuard(link, cached._cache_tally),
@@ -509,3 +508,34 @@ class Leaderboards:
         if self.guard.call(self.family, drop_all) is True:
             self._dirty = False
         return not self._dirty
+
+
+class LinkGuard:
+    """Runs the leaderboards' Redis calls through the cache's Link: its
+    timeouts and circuit breaker (one per process, shared with every other
+    cached read), and counts them in the store's per-family counters."""
+
+    FAILED = object()
+
+    def __init__(self, link, tally):
+        from .link import Unavailable
+        self.link, self.tally, self._unavailable = link, tally, Unavailable
+
+    def call(self, family, fn, serve=False):
+        """``fn()``'s result, or FAILED when Redis failed or is avoided. With
+        ``serve`` (a read), also FAILED when the cache is not serving now
+        (lease lapsed: Redis may be frozen)."""
+        if serve and not self.link.usable():
+            self.tally(family, "bypassed")
+            return self.FAILED
+        try:
+            return self.link._call(lambda keys, args: fn(), None, None)
+        except self._unavailable:
+            self.tally(family, "errors")
+            return self.FAILED
+
+    def hit(self, family):
+        self.tally(family, "redis_hits")
+
+    def miss(self, family):
+        self.tally(family, "misses")

@@ -5,7 +5,7 @@ See ``liapstore/cache/__init__.py`` for why it works this way. In short:
 - Redis holds entries as hashes ``<prefix><gen>:<key>`` with a token field
   ``t`` and one field per variant. A writer, after its commit, runs one
   script that replaces each changed key by a tombstone (a fresh token, no
-  variants) and publishes the keys on ``<prefix>invalidate``: one round trip.
+  variants) and publishes the keys on ``<prefix>invalidate``, then pings (a barrier, see ``_with_barrier``).
   A reader that missed fills a variant only if the token is still the one it
   saw before reading the database (compare-and-set in a script), so a value
   read before a write never lands after that write's tombstone.
@@ -28,6 +28,7 @@ import threading
 import time
 import uuid
 
+from ..errors import StorageUnavailable
 from ..urls import redact
 
 log = logging.getLogger("liapstore.cache")
@@ -103,6 +104,7 @@ class Link:
         # A writer that failed asks the listener to rejoin (bumping the
         # generation) by moving _want_join past _joined.
         self._want_join = self._joined = 0
+        self.counters = None             # a stats.Counters, sent to Redis now and then
         self._deferred = threading.local()  # scripts riding on this thread's next invalidate
         self._closed = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True,
@@ -162,8 +164,8 @@ class Link:
 
     def defer(self, script, keys, args, on_fail):
         """Send ``script`` with this thread's next ``invalidate``, in the same
-        round trip (a game's end: the leaderboards' update rides with the
-        invalidation of the game's keys); ``on_fail()`` if that call fails."""
+        round trip as its script (a game's end: the leaderboards' update rides
+        with the invalidation of the game's keys); ``on_fail()`` if that fails."""
         if getattr(self._deferred, "calls", None) is None:
             self._deferred.calls = []
         self._deferred.calls.append((script, keys, args, on_fail))
@@ -180,6 +182,26 @@ class Link:
         while not self.usable() and not self._failures and time.monotonic() < deadline:
             time.sleep(0.002)
 
+    def shared_counts(self):
+        """The raw hash of counts every process sent (``stats.from_hash``)."""
+        try:
+            return self._redis.hgetall(f"{self.config.prefix}stats")
+        except self._errors as e:
+            raise StorageUnavailable(f"the Redis cache at {redact(self.config.redis_url)} "
+                                     f"cannot be read: {redact(str(e))}") from None
+
+    def _send_counts(self):
+        unsent = self.counters.take() if self.counters is not None else {}
+        if not unsent:
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        for field, n in unsent.items():
+            pipe.hincrby(f"{self.config.prefix}stats", field, n)
+        try:
+            pipe.execute()
+        except self._errors:
+            self.counters.give_back(unsent)
+
     def status(self):
         """A dict for operators: whether the cache serves, and why not."""
         now = time.monotonic()
@@ -189,9 +211,11 @@ class Link:
                 "breaker_open": now < self._open_until, "near_entries": len(self.near)}
 
     def close(self):
-        """Stop the listener thread and close the connections."""
+        """Stop the listener thread, send the last counts, close the connections."""
         self._closed.set()
         self._thread.join(timeout=5)
+        if time.monotonic() >= self._open_until:
+            self._send_counts()
         with self._sub_lock:
             self._drop_pubsub()
         self._redis.close()
@@ -223,10 +247,10 @@ class Link:
         until the lease of every process that could still hear Redis when this
         call was sent has run out, and rejoin (bumping the generation) once
         Redis is back. ``extra``: (script, keys, args) sent in the same round
-        trip. Returns whether Redis answered."""
+        trip as ``script``. Returns whether Redis answered."""
         sent = time.monotonic()
         try:
-            self._try(lambda keys, args: self._after_ping(keys, args, extra), [self._gen_key],
+            self._try(lambda keys, args: self._with_barrier(keys, args, extra), [self._gen_key],
                       [script, *args])
             return True
         except Unavailable:
@@ -236,32 +260,38 @@ class Link:
                 time.sleep(delay)
             return False
 
-    def _after_ping(self, keys, args, extra=()):
-        """Run the script ``args[0]`` pipelined behind a PING, so that Redis
-        sends what it publishes to every subscriber before it answers us.
+    def _with_barrier(self, keys, args, extra=()):
+        """Run the script ``args[0]``, then a PING: once that is answered, what
+        the script published is in every subscriber's socket.
 
-        Redis writes its pending replies newest client first: a publisher
-        whose first reply (the PONG) is already pending when the script
-        publishes is answered after the subscribers' sockets got the message,
-        so a reader that drains its socket after our write returned sees it.
-        A lone EVALSHA is answered first now and then (measured on loopback:
-        19 in 10,000 replies came before the message, by up to 11 ms on a
-        busy machine; 0 in 10,000 behind a PING)."""
+        Redis writes the replies of one event-loop pass one client after the
+        other, newest first, so the publisher's reply can go out before the
+        message to a subscriber (measured on loopback: 19 in 10,000 replies
+        came first, by up to 11 ms on a busy machine). A reader that drained
+        its socket in between would serve the old value after our write
+        returned. The PING is read in a later pass than the script, after
+        that pass wrote every message: the second round trip is the price of
+        "never stale" (pipelining the two would put them in the same pass)."""
         script, args = args[0], args[1:]
+        calls = [(script, keys, args), *extra]
         for attempt in (1, 2):
-            pipe = self._redis.pipeline(transaction=False)
-            pipe.ping()
-            pipe.evalsha(script.sha, len(keys), *keys, *args)
-            for other, other_keys, other_args in extra:
-                pipe.evalsha(other.sha, len(other_keys), *other_keys, *other_args)
             try:
-                return pipe.execute()[1]
+                if extra:  # the deferred scripts in the same round trip
+                    pipe = self._redis.pipeline(transaction=False)
+                    for each, each_keys, each_args in calls:
+                        pipe.evalsha(each.sha, len(each_keys), *each_keys, *each_args)
+                    result = pipe.execute()[0]
+                else:
+                    result = self._redis.evalsha(script.sha, len(keys), *keys, *args)
+                break
             except self._no_script:
                 if attempt == 2:
                     raise
                 # Redis restarted: its script cache is empty.
-                for each in [script] + [e[0] for e in extra]:
+                for each, _, _ in calls:
                     each.sha = self._redis.script_load(each.script)
+        self._redis.ping()
+        return result
 
     def _failed(self, error):
         with self._state_lock:
@@ -345,7 +375,7 @@ class Link:
     def _run(self):
         beat = self.config.heartbeat_ms / 1000
         timeout = self.config.timeout_ms / 1000
-        last_ping = 0.0
+        last_ping = last_sent = 0.0
         while not self._closed.is_set():
             if self._pubsub is None or self._want_join != self._joined:
                 with self._sub_lock:
@@ -384,3 +414,6 @@ class Link:
                 pass
             with self._sub_lock:
                 self._drain()
+            if now - last_sent >= 1.0 and time.monotonic() >= self._open_until:
+                last_sent = now
+                self._send_counts()

@@ -18,10 +18,10 @@ from .. import validate as v
 from ..errors import NotFound
 from ..store import Store
 from ..urls import redact
+from . import stats
 from .config import FAMILIES
 from .leaderboards import Leaderboards
 from .link import Link, Unavailable
-from .shared_stats import SharedCounters
 from .near import NearCache, decode, encode
 
 #: Public methods that change nothing the cache holds (reads, and writes of
@@ -42,9 +42,6 @@ NO_EFFECT = frozenset("""
 #: Writes whose effect on cached data is too wide to name key by key.
 FLUSH_ALL = frozenset({"rebuild_stats", "create_season"})
 
-_STAT_NAMES = ("near_hits", "redis_hits", "misses", "errors", "bypassed")
-
-
 def _key(family, ident=""):
     return FAMILIES[family][0].format(id=ident)
 
@@ -59,15 +56,10 @@ class CachedStore(Store):
         self._cache_config = config
         self._cache_near = NearCache(config.near_size)
         self._cache_link = Link(config, self._cache_near)
-        self._cache_counts = {family: dict.fromkeys(_STAT_NAMES, 0) for family in config.ttl}
-        self._cache_counts_lock = threading.Lock()
+        self._cache_counters = stats.Counters(config.ttl)
+        self._cache_link.counters = self._cache_counters
         self._cache_flights = {}
         self._cache_flights_lock = threading.Lock()
-        # Counters summed over every process in Redis (liapstore cache stats),
-        # sent in batches through the Link's breaker.
-        self._cache_totals = SharedCounters(
-            self._cache_link._redis, config.prefix,
-            run=lambda send: self._cache_link._call(lambda keys, args: send(), None, None))
         self._cache_boards = Leaderboards.for_cached_store(self)
 
     def __getattr__(self, name):
@@ -85,21 +77,20 @@ class CachedStore(Store):
 
     # -- the cache's own API ----------------------------------------------------------
 
-    def cache_stats(self):
-        """Counters of this store's cache, per key family: ``near_hits``
-        (served from the process), ``redis_hits``, ``misses`` (read from the
-        database and stored), ``errors`` (Redis failed or held an undecodable
-        entry; read from the database), ``bypassed`` (read from the database
-        because the cache was not serving: Redis down, lease lapsed, or inside
-        a transaction), ``hits`` (near + Redis) and ``hit_ratio`` (hits over
-        all reads, None before the first)."""
-        with self._cache_counts_lock:
-            stats = {f: dict(c) for f, c in self._cache_counts.items()}
-        for counts in stats.values():
-            counts["hits"] = counts["near_hits"] + counts["redis_hits"]
-            reads = counts["hits"] + counts["misses"] + counts["errors"] + counts["bypassed"]
-            counts["hit_ratio"] = counts["hits"] / reads if reads else None
-        return stats
+    def cache_stats(self, *, everywhere=False):
+        """Counters of the cache, per key family: ``near_hits`` (served from
+        the process), ``redis_hits``, ``misses`` (read from the database and
+        stored), ``errors`` (Redis failed or held an undecodable entry; read
+        from the database), ``bypassed`` (read from the database because the
+        cache was not serving: Redis down, lease lapsed, or inside a
+        transaction), ``hits`` (near + Redis) and ``hit_ratio`` (hits over all
+        reads, None before the first). This store's own counts, or with
+        ``everywhere=True`` the sum over every process using this Redis and
+        prefix, as last sent (about once a second; StorageUnavailable if
+        Redis cannot be read)."""
+        if not everywhere:
+            return self._cache_counters.local()
+        return stats.from_hash(self._cache_link.shared_counts(), self._cache_config.ttl)
 
     def cache_status(self):
         """Whether the cache is serving now, its URL (password hidden), prefix,
@@ -114,7 +105,6 @@ class CachedStore(Store):
     def close(self):
         """Stop the cache's listener, close its connections, then the store's."""
         try:
-            self._cache_totals.flush()
             self._cache_link.close()
         finally:
             self._inner.close()
@@ -250,9 +240,7 @@ class CachedStore(Store):
         self._inner._after_commit(lambda: self._cache_link.invalidate(keys))
 
     def _cache_tally(self, family, what):
-        with self._cache_counts_lock:
-            self._cache_counts[family][what] += 1
-        self._cache_totals.add(family, what)
+        self._cache_counters.tally(family, what)
 
     def _cache_pointer(self, family, key, get, load):
         """A record found through a cached ``key -> id`` pointer (usernames and

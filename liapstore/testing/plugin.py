@@ -18,8 +18,8 @@ How a test is parametrized:
 A test that is left with no scheme is deselected, not skipped: it is simply
 not part of this run.
 
-With ``LIAPSTORE_TEST_CACHE`` set (to a Redis URL, or to ``1`` where the
-conftest provides a ``cache_redis_url`` fixture, as liapstore's own does),
+With ``LIAPSTORE_TEST_CACHE`` set (to a Redis URL, or to ``1``: then
+``LIAPSTORE_TEST_REDIS_URL``'s, or the conftest's ``cache_redis_url`` fixture),
 every test runs with the Redis cache on: ``LIAPSTORE_CACHE_URL`` is set for
 the test, with a key prefix of its own, so every ``liapstore.connect()`` in it
 (``store``, and the stores a ``durable`` test opens itself) is a CachedStore.
@@ -109,11 +109,15 @@ CACHE_SWITCH = "LIAPSTORE_TEST_CACHE"
 @pytest.fixture(scope="session")
 def cache_redis_url():
     """The Redis the cached runs use: ``$LIAPSTORE_TEST_CACHE`` when it is a
-    URL. Override it in a conftest to provide a server some other way."""
+    URL, else ``$LIAPSTORE_TEST_REDIS_URL``. Override it in a conftest to
+    provide a server some other way."""
     value = os.environ.get(CACHE_SWITCH, "")
     if "://" not in value:
-        raise pytest.UsageError(f"{CACHE_SWITCH}={value!r}: set it to a redis:// URL, "
-                                "or override the cache_redis_url fixture")
+        value = os.environ.get("LIAPSTORE_TEST_REDIS_URL", "")
+    if "://" not in value:
+        raise pytest.UsageError(f"{CACHE_SWITCH} is set but names no Redis: set it (or "
+                                "LIAPSTORE_TEST_REDIS_URL) to a redis:// URL, or override "
+                                "the cache_redis_url fixture")
     return value
 
 

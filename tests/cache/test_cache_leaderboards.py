@@ -9,7 +9,6 @@ import pytest
 import redis
 
 from liapstore.cache import wrap
-from liapstore.cache.shared_stats import read_stats
 from support.cache_prefix import private_prefix
 from liapstore.testing.support import SHORT, make_players, record, script
 
@@ -88,13 +87,11 @@ def test_redis_boards_equal_the_database_ones(store, cached_boards):
 
     # Games ending now (through the cached store) update the built boards in
     # place, with no rebuild; every later answer comes from Redis.
-    c._cache_totals.flush()
-    before = read_stats(client, prefix)["leaderboards"]
+    before = c.cache_stats()["leaderboards"]
     play(c, players, 12, seed=4500, code="CBB")
     assert state(client, prefix, "all") == b"ready"
     assert assert_same(store, c, players, seasons) > 0
-    c._cache_totals.flush()
-    after = read_stats(client, prefix)["leaderboards"]
+    after = c.cache_stats()["leaderboards"]
     assert after["redis_hits"] > before["redis_hits"] and after["misses"] == before["misses"]
     assert after["errors"] == after["bypassed"] == 0
 

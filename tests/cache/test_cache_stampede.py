@@ -1,0 +1,66 @@
+"""No stampede: when a hot game state expires under load, one caller reads
+the database while the others wait for it. Reads that reach the database are
+counted by wrapping the wrapped store's ``load_game``, which every cache miss
+calls. Lifetimes of 1 s make several expiries happen during the test."""
+import math
+import threading
+import uuid
+
+import pytest
+
+from cache_worker import counting, hammer
+from conftest import new_game
+from test_cache_processes import Worker
+
+pytestmark = [pytest.mark.servers, pytest.mark.backends("sqlite", "postgres")]
+
+TTL, SECONDS = 1, 4.5
+
+
+def most_queries(seconds=SECONDS):
+    # The first fill, then at most 2 queries per expiry (the issue's bound).
+    return 2 * (math.ceil(seconds / TTL) + 1)
+
+
+def test_200_readers_in_one_process(cached, redis_url, figures):
+    store = cached(redis_url, game_state_ttl=TTL)
+    game = new_game(store, "stampede")
+    result = hammer(store, game.id, 200, SECONDS)
+    assert result["reads"] > 2000, result
+    assert 1 <= result["database"] <= most_queries(), result
+    figures(f"cache stampede ({store.backend}): 200 threads, {result['reads']} reads of one "
+            f"game in {SECONDS} s with a {TTL} s lifetime: {result['database']} database reads")
+
+
+def test_200_readers_in_two_processes(store_url, redis_url, cached, figures):
+    game = new_game(cached(redis_url), "stampede2")
+    cache_url = f"{redis_url}?prefix=liapstore-test-{uuid.uuid4().hex[:12]}:&game_state_ttl={TTL}"
+    workers = [Worker(store_url, cache_url), Worker(store_url, cache_url)]
+    results = []
+    try:
+        threads = [threading.Thread(target=lambda w=w: results.append(
+            w("hammer", game=str(game.id), threads=100, seconds=SECONDS))) for w in workers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        for w in workers:
+            w.close()
+    database = sum(r["database"] for r in results)
+    assert len(results) == 2 and all(r["reads"] > 1000 for r in results), results
+    assert 1 <= database <= most_queries(SECONDS + 1), results
+    figures(f"cache stampede ({store_url.split(':')[0]}): 2 processes x 100 threads, "
+            f"{sum(r['reads'] for r in results)} reads: {database} database reads")
+
+
+def test_counting_sees_every_miss(cached, redis_url):
+    """The count is truthful: with the cache not serving (inside a
+    transaction), every read is counted."""
+    store = cached(redis_url)
+    game = new_game(store, "count")
+    calls = counting(store)
+    with store.transaction():
+        for _ in range(5):
+            store.load_game(game.id)
+    assert calls[0] == 5
