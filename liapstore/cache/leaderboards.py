@@ -276,12 +276,13 @@ class Leaderboards:
         if getattr(self.store._tx, "after_commit", None) is not None:
             # Inside the caller's transaction the database may hold a game
             # ended in it and not committed yet: only it has the right ranks.
+            self.guard.tally(self.family, "bypassed")
             return None
         if self._dirty and not self._clean():
             return None
         keys = [self._key(period, "state"), self._key(period, f"z:{by}"), self._key(period, "rows"),
                 self._names]
-        got = self.guard.call(self.family, lambda: self._read(keys=keys, args=args), serve=True)
+        got = self.guard.call(self.family, lambda: self._read(keys=keys, args=args))
         if got is self.guard.FAILED:
             return None
         if got is None:
@@ -521,13 +522,11 @@ class LinkGuard:
         from .link import Unavailable
         self.link, self.tally, self._unavailable = link, tally, Unavailable
 
-    def call(self, family, fn, serve=False):
-        """``fn()``'s result, or FAILED when Redis failed or is avoided. With
-        ``serve`` (a read), also FAILED when the cache is not serving now
-        (lease lapsed: Redis may be frozen)."""
-        if serve and not self.link.usable():
-            self.tally(family, "bypassed")
-            return self.FAILED
+    def call(self, family, fn):
+        """``fn()``'s result, or FAILED when Redis failed or is avoided.
+
+        Unlike the near cache, a board is read from Redis itself, where every
+        update lands, so it needs no invalidation lease: only the breaker."""
         try:
             return self.link._call(lambda keys, args: fn(), None, None)
         except self._unavailable:

@@ -214,15 +214,15 @@ def test_a_lost_update_is_never_served(store, cached_boards):
     play(c, players, 14, seed=9100, code="CXA")
     assert assert_same(store, c, players, (None,)) > 0
     link, calls = c._cache_link, []
-    real = link._after_ping
+    real = link._with_barrier
 
     def dropped(keys, args, extra=()):
         calls.append(extra)
         raise redis.ConnectionError("connection dropped (injected)")
 
-    link._after_ping = dropped
+    link._with_barrier = dropped
     play(c, players, 1, seed=9200, code="CXB")            # the game's end: its update is lost
-    link._after_ping = real
+    link._with_barrier = real
     assert any(calls) and lb._dirty                       # the update rode with an invalidation
     time.sleep(c._cache_config.breaker_seconds + 0.1)
     assert assert_same(store, c, players, (None,)) > 0
