@@ -47,7 +47,7 @@ acknowledged to any process sharing the database and the Redis (and prefix):
    circuit breaker is open: a skipped one could be missed by a process that
    already hears Redis again.
 4. A process that (re)joins the channel (at start, after its connection
-   dropped, after a pong came too late or its lease lapsed, or after one of
+   dropped, after a pong came too late, or after one of
    its writes could not be published) bumps the generation ``<prefix>gen``, which is part of every
    Redis key, and flushes its near cache; the ``G`` message flushes every
    other process's. So nothing written while a process was not listening,
@@ -69,10 +69,10 @@ When Redis fails
 ----------------
 Every store operation still succeeds from the database. A read that finds
 the cache not serving goes straight to the database; a Redis call waits at
-most ``timeout_ms`` (default 100 ms; redis-py's own default is 5 s with
+most ``timeout_ms`` (default 200 ms; redis-py's own default is 5 s with
 retries, both replaced); a write whose invalidation fails returns after at
-most about ``lease_ms`` (300 ms) more. After ``breaker_failures`` (3) failures
-in a row reads send nothing to Redis for ``breaker_seconds`` (2 s); then the listener
+most about ``lease_ms`` (400 ms) more. After ``breaker_failures`` (3) failures
+in a row reads send nothing to Redis for ``breaker_seconds`` (1 s); then the listener
 tries to rejoin, and the cache serves again by itself once it has. A warning
 is logged once per outage (logger ``liapstore.cache``), and once when Redis
 answers again.

@@ -55,13 +55,11 @@ for i = 5, #ARGV do
   redis.call('HSET', key, 't', ARGV[2])
   redis.call('EXPIRE', key, ARGV[3])
 end
-redis.call('PUBLISH', ARGV[4], 'K' .. table.concat(ARGV, '\\n', 5))
-return 1
+return redis.call('PUBLISH', ARGV[4], 'K' .. table.concat(ARGV, '\\n', 5))
 """
 _BUMP = """
 local g = redis.call('INCR', KEYS[1])
-redis.call('PUBLISH', ARGV[1], 'G' .. g)
-return g
+return {g, redis.call('PUBLISH', ARGV[1], 'G' .. g)}
 """
 # A tombstone outlives any database read a filler could be in the middle of.
 _TOMBSTONE_TTL = 600
@@ -94,6 +92,8 @@ class Link:
         self._lease = config.lease_ms / 1000
         self._confirmed = float("-inf")  # send time of the last answered ping
         self._ping_sent = None           # send time of the ping awaiting its pong
+        self._last_ping = 0.0
+        self._beat = config.heartbeat_ms / 1000
         self._pubsub = None
         self._poll = None                # poll object of the subscriber socket
         self._sub_lock = threading.Lock()
@@ -115,15 +115,34 @@ class Link:
     def usable(self):
         """True when entries may be served: the lease holds and every
         invalidation that reached this process's socket has been applied."""
-        if self.gen is None or time.monotonic() - self._confirmed >= self._lease \
-                or time.monotonic() < self._open_until:
+        if self.gen is None or time.monotonic() < self._open_until:
             return False
         with self._sub_lock:
+            if self._pubsub is None:
+                return False
+            # Busy readers renew the lease themselves: under load the listener
+            # thread may wait long for the GIL.
+            if self._ping_sent is None and time.monotonic() - self._last_ping >= self._beat \
+                    and not self._ping():
+                return False
             # Whoever drains holds the lock until the messages it read are
             # applied; an empty socket then means nothing is pending.
-            if self._poll is not None and not self._poll.poll(0):
-                return True
-            return self._drain()
+            if self._poll.poll(0) and not self._drain():
+                return False
+            return time.monotonic() - self._confirmed < self._lease
+
+    def _ping(self):
+        """Send a lease ping on the subscriber connection (lock held)."""
+        if self._pubsub is None:
+            return False
+        try:
+            self._ping_sent = self._last_ping = time.monotonic()
+            self._pubsub.ping("lease")
+            return True
+        except self._errors as e:
+            self._failed(e)
+            self._drop_pubsub()
+            return False
 
     def read(self, key, variant):
         """``(token, blob or None)`` of a Redis entry; Unavailable on failure
@@ -265,7 +284,10 @@ class Link:
                     raise
                 # Redis restarted: its script cache is empty.
                 script.sha = self._redis.script_load(script.script)
-        self._redis.ping()
+        # The script returns how many subscribers the message went to: when
+        # this process is the only one listening, there is nobody to wait for.
+        if (result if isinstance(result, int) else result[1]) > 1:
+            self._redis.ping()
         return result
 
     def _failed(self, error):
@@ -328,7 +350,7 @@ class Link:
         pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         try:
             pubsub.subscribe(self.channel)
-            gen = int(self._scripts["bump"](keys=[self._gen_key], args=[self.channel]))
+            gen = int(self._scripts["bump"](keys=[self._gen_key], args=[self.channel])[0])
         except self._errors as e:
             pubsub.close()
             self._failed(e)
@@ -348,47 +370,40 @@ class Link:
                             redact(self.config.redis_url))
 
     def _run(self):
-        beat = self.config.heartbeat_ms / 1000
         timeout = self.config.timeout_ms / 1000
-        last_ping = last_sent = 0.0
+        last_sent = 0.0
         while not self._closed.is_set():
             if self._pubsub is None or self._want_join != self._joined:
                 with self._sub_lock:
                     self._drop_pubsub()
-                wait = max(self._open_until - time.monotonic(), beat)
-                if self._closed.wait(0 if last_ping == 0.0 else wait):
+                wait = max(self._open_until - time.monotonic(), self._beat)
+                if self._closed.wait(0 if self._last_ping == 0.0 else wait):
                     return
-                last_ping = time.monotonic()
+                self._last_ping = time.monotonic()
                 self._join()
                 continue
-            now = time.monotonic()
             with self._sub_lock:
-                try:
-                    if self._ping_sent is None and self._confirmed > float("-inf") \
-                            and now - self._confirmed >= self._lease:
-                        # The lease ran out (this thread was starved): rejoin,
-                        # as after an outage, rather than trust what is held.
-                        raise TimeoutError("lease lapsed")
-                    if self._ping_sent is None and now - last_ping >= beat:
-                        self._ping_sent = last_ping = now
-                        self._pubsub.ping("lease")
-                    elif self._ping_sent is not None and now - self._ping_sent > max(
-                            timeout, self._lease - beat):
-                        raise TimeoutError("no pong from Redis")
-                except (*self._errors, TimeoutError) as e:
-                    self._failed(e)
+                # What waits in the socket first: after this process was not
+                # scheduled for a while, the pong may be there already.
+                if not self._drain():
+                    continue
+                now = time.monotonic()
+                if self._ping_sent is None and now - self._last_ping >= self._beat:
+                    if not self._ping():
+                        continue
+                elif self._ping_sent is not None and \
+                        now - self._ping_sent > max(timeout, self._lease - self._beat):
+                    self._failed(TimeoutError("no pong from Redis"))
                     self._drop_pubsub()
                     continue
                 sock = getattr(self._pubsub.connection, "_sock", None)
             try:
                 if sock is not None:
-                    select.select([sock], [], [], beat / 2)
+                    select.select([sock], [], [], self._beat / 2)
                 else:
-                    time.sleep(beat / 2)
+                    time.sleep(self._beat / 2)
             except (OSError, ValueError):
                 pass
-            with self._sub_lock:
-                self._drain()
             if now - last_sent >= 1.0 and time.monotonic() >= self._open_until:
                 last_sent = now
                 self._send_counts()

@@ -21,7 +21,7 @@ from ..urls import redact
 from . import stats
 from .config import FAMILIES
 from .link import Link, Unavailable
-from .near import NearCache, decode, encode
+from .near import NearCache, _copier, decode, encode
 
 #: Public methods that change nothing the cache holds (reads, and writes of
 #: tables it does not cache): delegated as they are.
@@ -58,6 +58,7 @@ class CachedStore(Store):
         self._cache_counters = stats.Counters(config.ttl)
         self._cache_link.counters = self._cache_counters
         self._cache_flights = {}
+        self._cache_batches = {}
         self._cache_flights_lock = threading.Lock()
 
     def __getattr__(self, name):
@@ -252,11 +253,14 @@ class CachedStore(Store):
         return self._cache_read_key(family, _key(family, ident), variant, load)
 
     def _cache_read_key(self, family, key, variant, load):
-        if getattr(self._inner._tx, "after_commit", None) is not None or not self._cache_link.usable():
+        if getattr(self._inner._tx, "after_commit", None) is not None:
             # Inside a transaction the database may hold this caller's own
             # uncommitted writes, which must be neither cached nor hidden.
             self._cache_tally(family, "bypassed")
             return load()
+        if not self._cache_link.usable():
+            self._cache_tally(family, "bypassed")
+            return self._cache_shared_read((key, variant), load)
         value = self._cache_near.get(key, variant)
         if value is not None:
             self._cache_tally(family, "near_hits")
@@ -281,6 +285,31 @@ class CachedStore(Store):
                 with self._cache_flights_lock:
                     del self._cache_flights[flight]
                 event.set()
+
+    def _cache_shared_read(self, flight, load):
+        """A database read while the cache does not serve, shared by the
+        callers asking for the same thing at once: each gets the result of a
+        read that began after it asked (so never older than a write
+        acknowledged before it asked), and a lapse of the lease under load
+        is not one query per caller."""
+        with self._cache_flights_lock:
+            batch = self._cache_batches.setdefault(flight, _Batch())
+            batch.users += 1
+        asked = batch.started
+        try:
+            with batch.lock:
+                if batch.done > asked:
+                    return batch.value if batch.copy is None else batch.copy()
+                batch.started += 1
+                seq = batch.started
+                value = load()
+                batch.value, batch.copy, batch.done = value, _copier(value), seq
+                return value
+        finally:
+            with self._cache_flights_lock:
+                batch.users -= 1
+                if not batch.users:
+                    del self._cache_batches[flight]
 
     def _cache_fetch(self, family, key, variant, load):
         """The leader's read: Redis, else (after waiting for another process
@@ -327,6 +356,18 @@ class CachedStore(Store):
             if blob is not None or now != token:
                 return blob is not None
         return False
+
+
+class _Batch:
+    """The callers reading one key from the database while the cache does not
+    serve (see CachedStore._cache_shared_read)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.users = 0      # callers inside, counted under the store's flights lock
+        self.started = 0    # reads begun
+        self.done = 0       # the number of the last read finished
+        self.value = self.copy = None
 
 
 def _flushing(store, method):
