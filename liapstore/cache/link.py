@@ -5,7 +5,8 @@ See ``liapstore/cache/__init__.py`` for why it works this way. In short:
 - Redis holds entries as hashes ``<prefix><gen>:<key>`` with a token field
   ``t`` and one field per variant. A writer, after its commit, runs one
   script that replaces each changed key by a tombstone (a fresh token, no
-  variants) and publishes the keys on ``<prefix>invalidate``, then pings (a barrier, see ``_with_barrier``).
+  variants) and publishes the keys on ``<prefix>invalidate``, then pings
+  (a barrier, see ``_with_barrier``).
   A reader that missed fills a variant only if the token is still the one it
   saw before reading the database (compare-and-set in a script), so a value
   read before a write never lands after that write's tombstone.
@@ -346,7 +347,7 @@ class Link:
     def _join(self):
         """Subscribe, then bump the generation: whatever was written while this
         process was not listening is neither in its near cache nor served."""
-        sent, wanted = time.monotonic(), self._want_join
+        wanted = self._want_join
         pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         try:
             pubsub.subscribe(self.channel)

@@ -21,7 +21,7 @@ from ..urls import redact
 from . import stats
 from .config import FAMILIES
 from .link import Link, Unavailable
-from .near import NearCache, _copier, decode, encode
+from .near import NearCache, copier, decode, encode
 
 #: Public methods that change nothing the cache holds (reads, and writes of
 #: tables it does not cache): delegated as they are.
@@ -41,7 +41,9 @@ NO_EFFECT = frozenset("""
 #: Writes whose effect on cached data is too wide to name key by key.
 FLUSH_ALL = frozenset({"rebuild_stats", "create_season"})
 
-def _key(family, ident=""):
+
+def cache_key(family, ident=""):
+    """The key of ``family``'s entry for ``ident`` (after the prefix and generation)."""
     return FAMILIES[family][0].format(id=ident)
 
 
@@ -112,7 +114,8 @@ class CachedStore(Store):
 
     def get_game(self, game_id):
         game_id = v.uuid_(game_id, "game_id")
-        return self._cache_read("game_state", game_id, "game", lambda: self._inner.get_game(game_id))
+        return self._cache_read("game_state", game_id, "game",
+                                lambda: self._inner.get_game(game_id))
 
     def load_game(self, game_id):
         game_id = v.uuid_(game_id, "game_id")
@@ -170,17 +173,17 @@ class CachedStore(Store):
             # Display names appear in other players' match histories.
             self._inner._after_commit(self._cache_link.bump)
         else:
-            self._cache_invalidate(_key("player_stats", player.id))
+            self._cache_invalidate(cache_key("player_stats", player.id))
         return player
 
     def create_room(self, room_code, name, **options):
         room = self._inner.create_room(room_code, name, **options)
-        self._cache_invalidate(_key("room_list"))
+        self._cache_invalidate(cache_key("room_list"))
         return room
 
     def update_room(self, room_id, **changes):
         room = self._inner.update_room(room_id, **changes)
-        self._cache_invalidate(_key("room_info", room.id), _key("room_list"))
+        self._cache_invalidate(cache_key("room_info", room.id), cache_key("room_list"))
         return room
 
     def start_game(self, room_id, players, **options):
@@ -190,13 +193,15 @@ class CachedStore(Store):
 
     def import_game(self, room_id, players, state, **options):
         game = self._inner.import_game(room_id, players, state, **options)
-        self._cache_game_changed(game, self._inner.get_seats(game.id), ended=game.ended_at is not None)
+        self._cache_game_changed(game, self._inner.get_seats(game.id),
+                                 ended=game.ended_at is not None)
         return game
 
     def record_action(self, game_id, sequence_number, action):
         game = self._inner.record_action(game_id, sequence_number, action)
         if game.ended_at is None:
-            self._cache_invalidate(_key("game_state", game.id), _key("game_players", game.id))
+            self._cache_invalidate(cache_key("game_state", game.id),
+                                   cache_key("game_players", game.id))
         else:
             self._cache_game_changed(game, self._inner.get_seats(game.id), ended=True)
         return game
@@ -209,12 +214,12 @@ class CachedStore(Store):
 
     def _cache_game_changed(self, game, seats, *, ended):
         """Invalidate what a game's start, end or abandonment changes."""
-        keys = [_key("game_state", game.id), _key("game_players", game.id),
-                _key("room_info", game.room_id), _key("room_list")]
+        keys = [cache_key("game_state", game.id), cache_key("game_players", game.id),
+                cache_key("room_info", game.room_id), cache_key("room_list")]
         for seat in seats:
-            keys.append(_key("player_games", seat.player_id))
+            keys.append(cache_key("player_games", seat.player_id))
             if ended:
-                keys.append(_key("player_stats", seat.player_id))
+                keys.append(cache_key("player_stats", seat.player_id))
         if ended:
             keys.extend(self._cache_game_end_keys(game, seats))
         self._cache_invalidate(*keys)
@@ -250,7 +255,7 @@ class CachedStore(Store):
             return load()
 
     def _cache_read(self, family, ident, variant, load):
-        return self._cache_read_key(family, _key(family, ident), variant, load)
+        return self._cache_read_key(family, cache_key(family, ident), variant, load)
 
     def _cache_read_key(self, family, key, variant, load):
         if getattr(self._inner._tx, "after_commit", None) is not None:
@@ -303,7 +308,7 @@ class CachedStore(Store):
                 batch.started += 1
                 seq = batch.started
                 value = load()
-                batch.value, batch.copy, batch.done = value, _copier(value), seq
+                batch.value, batch.copy, batch.done = value, copier(value), seq
                 return value
         finally:
             with self._cache_flights_lock:
@@ -397,8 +402,9 @@ def _install():
         raise TypeError(f"CachedStore must not define Store's private names {sorted(clash)}")
     for name, value in inspect.getmembers(Store):
         if name.startswith("__") or name in own:
-            if name in own and callable(value) and not getattr(vars(CachedStore)[name], "__doc__", "x"):
-                vars(CachedStore)[name].__doc__ = value.__doc__
+            mine = vars(CachedStore).get(name)
+            if callable(value) and callable(mine) and not mine.__doc__:
+                mine.__doc__ = value.__doc__  # an override documents what it overrides
             continue
         if not callable(value):
             if name.startswith("_"):
