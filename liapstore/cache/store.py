@@ -113,29 +113,24 @@ class CachedStore(Store):
     # -- cached reads ---------------------------------------------------------------------
 
     def get_game(self, game_id):
-        game_id = v.uuid_(game_id, "game_id")
-        return self._cache_read("game_state", game_id, "game",
-                                lambda: self._inner.get_game(game_id))
+        return self._cache_by_id("game_state", "game", self._inner.get_game, "game_id", game_id)
 
     def load_game(self, game_id):
-        game_id = v.uuid_(game_id, "game_id")
-        return self._cache_read("game_state", game_id, "saved",
-                            lambda: self._inner.load_game(game_id))
+        return self._cache_by_id("game_state", "saved", self._inner.load_game, "game_id",
+                                 game_id)
 
     def get_seats(self, game_id):
         game_id = v.uuid_(game_id, "game_id")
         return list(self._cache_read("game_players", game_id, "",
-                                 lambda: tuple(self._inner.get_seats(game_id))))
+                                     lambda: tuple(self._inner.get_seats(game_id))))
 
     def get_room(self, room_id):
-        room_id = v.uuid_(room_id, "room_id")
-        return self._cache_read("room_info", room_id, "", lambda: self._inner.get_room(room_id))
+        return self._cache_by_id("room_info", "", self._inner.get_room, "room_id", room_id)
 
     def get_room_by_code(self, room_code):
         code = v.text(room_code, "room_code")
-        room = self._cache_pointer("room_info", f"room:code:{code}", self.get_room,
-                                lambda: self._inner.get_room_by_code(code))
-        return room if room.room_code == code else self._inner.get_room_by_code(code)
+        return self._cache_pointer("room_info", "room:code:", self.get_room, "room_code", code,
+                                   self._inner.get_room_by_code)
 
     def list_rooms(self, *, status=None, is_public=None, created_by=None, limit=50, after=None):
         def read():
@@ -146,15 +141,13 @@ class CachedStore(Store):
         return self._cache_read("room_list", "", repr((status, limit, after)), read)
 
     def get_player(self, player_id):
-        player_id = v.uuid_(player_id, "player_id")
-        return self._cache_read("player_stats", player_id, "",
-                            lambda: self._inner.get_player(player_id))
+        return self._cache_by_id("player_stats", "", self._inner.get_player, "player_id",
+                                 player_id)
 
     def get_player_by_username(self, username):
         name = v.text(username, "username")
-        player = self._cache_pointer("player_stats", f"player:name:{name}", self.get_player,
-                                  lambda: self._inner.get_player_by_username(name))
-        return player if player.username == name else self._inner.get_player_by_username(name)
+        return self._cache_pointer("player_stats", "player:name:", self.get_player, "username",
+                                   name, self._inner.get_player_by_username)
 
     def match_history(self, *, player_id=None, room_id=None, limit=20, after=None):
         def read():
@@ -237,22 +230,29 @@ class CachedStore(Store):
     def _cache_tally(self, family, what):
         self._cache_counters.tally(family, what)
 
-    def _cache_pointer(self, family, key, get, load):
-        """A record found through a cached ``key -> id`` pointer (usernames and
-        room codes never change, but the caller checks the record still matches)."""
+    def _cache_by_id(self, family, variant, load, name, ident):
+        """``load(ident)`` through the cache; ``ident`` an id named ``name``."""
+        ident = v.uuid_(ident, name)
+        return self._cache_read(family, ident, variant, lambda: load(ident))
+
+    def _cache_pointer(self, family, key, get, field, value, load):
+        """The record whose ``field`` is ``value`` (a username, a room code),
+        through a cached pointer ``key + value -> id`` and ``get(id)``. The
+        pointer is never invalidated: those fields never change, and a record
+        that no longer matches (or exists) is read again with ``load(value)``."""
         record = None
 
         def load_id():
             nonlocal record
-            record = load()
+            record = load(value)
             return record.id
-        ident = self._cache_read_key(family, key, "", load_id)
-        if record is not None:
-            return record
-        try:
-            return get(ident)
-        except NotFound:
-            return load()
+        ident = self._cache_read_key(family, key + value, "", load_id)
+        if record is None:
+            try:
+                record = get(ident)
+            except NotFound:
+                return load(value)
+        return record if getattr(record, field) == value else load(value)
 
     def _cache_read(self, family, ident, variant, load):
         return self._cache_read_key(family, cache_key(family, ident), variant, load)
