@@ -29,7 +29,7 @@ import threading
 import time
 import uuid
 
-from ..errors import StorageUnavailable
+from ..errors import InvalidInput, StorageUnavailable
 from ..urls import redact
 
 log = logging.getLogger("liapstore.cache")
@@ -74,14 +74,25 @@ class Link:
     """One process's (one store's) connection to the cache's Redis."""
 
     def __init__(self, config, near):
-        import redis
-        from redis.backoff import NoBackoff
-        from redis.retry import Retry
+        try:
+            import redis
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
+        except ImportError as e:
+            raise StorageUnavailable(f"the Redis cache needs redis-py ({e}): "
+                                     "pip install 'liapstore[redis]'") from None
         self.config, self.near = config, near
         seconds = config.timeout_ms / 1000
-        self._redis = redis.Redis.from_url(
-            config.redis_url, socket_timeout=seconds, socket_connect_timeout=seconds,
-            retry=Retry(NoBackoff(), 0), health_check_interval=0)
+        try:
+            self._redis = redis.Redis.from_url(
+                config.redis_url, socket_timeout=seconds, socket_connect_timeout=seconds,
+                retry=Retry(NoBackoff(), 0), health_check_interval=0)
+            # Builds (without connecting) what every call will: a bad option
+            # in the URL fails here, not in the listener thread.
+            self._redis.connection_pool.make_connection().disconnect()
+        except (ValueError, TypeError) as e:
+            raise InvalidInput(f"bad Redis URL for the cache {redact(config.redis_url)!r}: "
+                               f"{redact(str(e), config.redis_url)}") from None
         self._errors = (redis.RedisError, OSError)
         self._no_script = redis.exceptions.NoScriptError
         self._scripts = {name: self._redis.register_script(text) for name, text in
@@ -371,6 +382,17 @@ class Link:
                             redact(self.config.redis_url))
 
     def _run(self):
+        while not self._closed.is_set():
+            try:
+                self._listen()
+            except Exception as e:  # noqa: BLE001 - the thread must outlive any surprise
+                log.exception("liapstore cache listener: %s", redact(str(e)))
+                with self._sub_lock:
+                    self._drop_pubsub()
+                self._closed.wait(self.config.breaker_seconds)
+
+    def _listen(self):
+        """The listener's loop: (re)join, ping, wait for messages, send counts."""
         timeout = self.config.timeout_ms / 1000
         last_sent = 0.0
         while not self._closed.is_set():

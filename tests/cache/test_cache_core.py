@@ -71,6 +71,8 @@ def test_environment_variable_and_false(redis_url, monkeypatch):
     ("redis://h/0", {"prefix": "a b"}, "prefix"),
     ("redis://h/0", {"lease_ms": 50, "heartbeat_ms": 40}, "heartbeat_ms"),
     ("redis://:secret@h/0", {"timeout_ms": "x"}, "must be a number"),
+    ("redis://:secret@h:port/0", None, "bad Redis URL"),
+    ("redis://:secret@h/0?ssl_cert_reqs=none", None, "bad Redis URL"),
 ])
 def test_bad_settings_are_invalid_input(url, options, message):
     with pytest.raises(InvalidInput, match=message) as e:
