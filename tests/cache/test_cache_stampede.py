@@ -10,11 +10,13 @@ see CachedStore._cache_shared_read), which is correct but not a stampede
 this test could bound."""
 import math
 import threading
+import time
 import uuid
 
 import pytest
 
 from cache_worker import counting, hammer
+from liapstore.game import bots
 from conftest import new_game
 from test_cache_processes import Worker
 
@@ -70,3 +72,29 @@ def test_counting_sees_every_miss(cached, redis_url):
         for _ in range(5):
             store.load_game(game.id)
     assert calls[0] == 5
+
+
+def test_readers_share_database_reads_while_the_cache_does_not_serve(own_redis, cached):
+    """Redis is down: concurrent readers of one game share database reads,
+    yet each gets a read that began after it asked (so it sees every write
+    acknowledged before)."""
+    store = cached(own_redis.url)
+    game = new_game(store, "shared")
+    own_redis.kill()
+    calls, read = counting(store), store._inner.load_game
+
+    def slow(game_id):
+        time.sleep(0.05)   # a slow database: readers pile up behind one read
+        return read(game_id)
+    store._inner.load_game = slow
+    versions = []
+    threads = [threading.Thread(
+        target=lambda: versions.append(store.load_game(game.id).game.version)) for _ in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert versions == [0] * 40 and calls[0] <= 4, calls
+    state = store.load_game(game.id).state
+    store._inner.record_action(game.id, 1, bots.next_action(state, "s", 1))
+    assert store.load_game(game.id).game.version == 1
