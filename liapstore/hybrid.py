@@ -54,9 +54,9 @@ class HybridStorage:
         after a write made around liapstore (its own writes invalidate)."""
         link = getattr(self.store, "_cache_link", None)
         if link is not None:
-            from .cache.store import _key
+            from .cache.store import cache_key
             game_id = v.uuid_(game_id, "game_id")
-            link.invalidate([_key("game_state", game_id), _key("game_players", game_id)])
+            link.invalidate([cache_key("game_state", game_id), cache_key("game_players", game_id)])
 
     def close(self):
         """Stop the cache this HybridStorage started (not the store it was given)."""

@@ -38,7 +38,8 @@ acknowledged to any process sharing the database and the Redis (and prefix):
    script with a PING, which Redis reads only after it has written the
    published message to every subscriber's socket (``Link._with_barrier``),
    so once a write has returned, its invalidation is in every listening
-   process's socket: two round trips per write.
+   process's socket: two round trips per write (one when no other process
+   listens).
 3. A writer whose publish fails (Redis down, paused, slow: every call has a
    ``timeout_ms``) returns only ``lease_ms`` after it sent it: by then every
    other process's lease, which cannot have been renewed since Redis stopped
@@ -47,9 +48,9 @@ acknowledged to any process sharing the database and the Redis (and prefix):
    circuit breaker is open: a skipped one could be missed by a process that
    already hears Redis again.
 4. A process that (re)joins the channel (at start, after its connection
-   dropped, after a pong came too late or its lease lapsed, or after one of
-   its writes could not be published) bumps the generation ``<prefix>gen``, which is part of every
-   Redis key, and flushes its near cache; the ``G`` message flushes every
+   dropped, after a pong came too late, or after one of its writes could
+   not be published) bumps the generation ``<prefix>gen``, which is part of
+   every Redis key, and flushes its near cache; the ``G`` message flushes every
    other process's. So nothing written while a process was not listening,
    nor an entry a failed writer could not tombstone, is served afterwards.
 5. Fills cannot overwrite newer data: a reader that misses notes the near
@@ -69,19 +70,24 @@ When Redis fails
 ----------------
 Every store operation still succeeds from the database. A read that finds
 the cache not serving goes straight to the database; a Redis call waits at
-most ``timeout_ms`` (default 100 ms; redis-py's own default is 5 s with
+most ``timeout_ms`` (default 200 ms; redis-py's own default is 5 s with
 retries, both replaced); a write whose invalidation fails returns after at
-most about ``lease_ms`` (300 ms) more. After ``breaker_failures`` (3) failures
-in a row reads send nothing to Redis for ``breaker_seconds`` (2 s); then the listener
-tries to rejoin, and the cache serves again by itself once it has. A warning
+most about ``lease_ms`` (400 ms) more. After ``breaker_failures`` (3) failures
+in a row reads send nothing to Redis for ``breaker_seconds`` (1 s); then the
+listener tries to rejoin, and the cache serves again by itself once it has.
+Meanwhile the readers of one key share database reads
+(``CachedStore._cache_shared_read``), each getting one that began after it
+asked. A warning
 is logged once per outage (logger ``liapstore.cache``), and once when Redis
 answers again.
 
 No stampede
 -----------
 When a hot key expires, the first caller in the process rebuilds it; the
-others wait up to ``rebuild_wait_ms`` for its result. Keys, lifetimes and
-settings: ``config.py``. Counters: ``CachedStore.cache_stats()``.
+others wait up to ``rebuild_wait_ms`` for its result. Across processes the
+first to miss in Redis claims the rebuild (``SET NX``, keyed by the entry's
+token) and the others poll Redis for its result, as long. Keys, lifetimes and
+settings: ``config.py``. Counters: ``CachedStore.cache_stats()`` (``stats.py``).
 """
 import os
 

@@ -35,17 +35,17 @@ class CacheConfig:
     #: Lifetime of each family's entries, seconds.
     ttl: dict = field(default_factory=lambda: {f: t for f, (_, t) in FAMILIES.items()})
     #: Socket and connect timeout of every Redis call, ms (redis-py waits 5 s by default).
-    timeout_ms: int = 100
+    timeout_ms: int = 200
     #: The near cache serves an entry only while its invalidation channel
     #: answered a ping sent within the last lease_ms; a writer that could not
     #: publish its invalidation waits this long before returning.
-    lease_ms: int = 300
+    lease_ms: int = 400
     #: How often the channel is pinged, ms (well under lease_ms).
     heartbeat_ms: int = 50
     #: Consecutive Redis failures that open the circuit breaker...
     breaker_failures: int = 3
     #: ... and how long it stays open before one call tries again, s.
-    breaker_seconds: float = 2.0
+    breaker_seconds: float = 1.0
     #: Most entries kept in the process.
     near_size: int = 10_000
     #: Longest a reader waits for another caller rebuilding the same key, ms.

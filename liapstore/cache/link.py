@@ -5,7 +5,8 @@ See ``liapstore/cache/__init__.py`` for why it works this way. In short:
 - Redis holds entries as hashes ``<prefix><gen>:<key>`` with a token field
   ``t`` and one field per variant. A writer, after its commit, runs one
   script that replaces each changed key by a tombstone (a fresh token, no
-  variants) and publishes the keys on ``<prefix>invalidate``, then pings (a barrier, see ``_with_barrier``).
+  variants) and publishes the keys on ``<prefix>invalidate``, then pings
+  (a barrier, see ``_with_barrier``).
   A reader that missed fills a variant only if the token is still the one it
   saw before reading the database (compare-and-set in a script), so a value
   read before a write never lands after that write's tombstone.
@@ -28,7 +29,7 @@ import threading
 import time
 import uuid
 
-from ..errors import StorageUnavailable
+from ..errors import InvalidInput, StorageUnavailable
 from ..urls import redact
 
 log = logging.getLogger("liapstore.cache")
@@ -55,13 +56,11 @@ for i = 5, #ARGV do
   redis.call('HSET', key, 't', ARGV[2])
   redis.call('EXPIRE', key, ARGV[3])
 end
-redis.call('PUBLISH', ARGV[4], 'K' .. table.concat(ARGV, '\\n', 5))
-return 1
+return redis.call('PUBLISH', ARGV[4], 'K' .. table.concat(ARGV, '\\n', 5))
 """
 _BUMP = """
 local g = redis.call('INCR', KEYS[1])
-redis.call('PUBLISH', ARGV[1], 'G' .. g)
-return g
+return {g, redis.call('PUBLISH', ARGV[1], 'G' .. g)}
 """
 # A tombstone outlives any database read a filler could be in the middle of.
 _TOMBSTONE_TTL = 600
@@ -75,14 +74,25 @@ class Link:
     """One process's (one store's) connection to the cache's Redis."""
 
     def __init__(self, config, near):
-        import redis
-        from redis.backoff import NoBackoff
-        from redis.retry import Retry
+        try:
+            import redis
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
+        except ImportError as e:
+            raise StorageUnavailable(f"the Redis cache needs redis-py ({e}): "
+                                     "pip install 'liapstore[redis]'") from None
         self.config, self.near = config, near
         seconds = config.timeout_ms / 1000
-        self._redis = redis.Redis.from_url(
-            config.redis_url, socket_timeout=seconds, socket_connect_timeout=seconds,
-            retry=Retry(NoBackoff(), 0), health_check_interval=0)
+        try:
+            self._redis = redis.Redis.from_url(
+                config.redis_url, socket_timeout=seconds, socket_connect_timeout=seconds,
+                retry=Retry(NoBackoff(), 0), health_check_interval=0)
+            # Builds (without connecting) what every call will: a bad option
+            # in the URL fails here, not in the listener thread.
+            self._redis.connection_pool.make_connection().disconnect()
+        except (ValueError, TypeError) as e:
+            raise InvalidInput(f"bad Redis URL for the cache {redact(config.redis_url)!r}: "
+                               f"{redact(str(e), config.redis_url)}") from None
         self._errors = (redis.RedisError, OSError)
         self._no_script = redis.exceptions.NoScriptError
         self._scripts = {name: self._redis.register_script(text) for name, text in
@@ -94,6 +104,8 @@ class Link:
         self._lease = config.lease_ms / 1000
         self._confirmed = float("-inf")  # send time of the last answered ping
         self._ping_sent = None           # send time of the ping awaiting its pong
+        self._last_ping = 0.0
+        self._beat = config.heartbeat_ms / 1000
         self._pubsub = None
         self._poll = None                # poll object of the subscriber socket
         self._sub_lock = threading.Lock()
@@ -116,15 +128,34 @@ class Link:
     def usable(self):
         """True when entries may be served: the lease holds and every
         invalidation that reached this process's socket has been applied."""
-        if self.gen is None or time.monotonic() - self._confirmed >= self._lease \
-                or time.monotonic() < self._open_until:
+        if self.gen is None or time.monotonic() < self._open_until:
             return False
         with self._sub_lock:
+            if self._pubsub is None:
+                return False
+            # Busy readers renew the lease themselves: under load the listener
+            # thread may wait long for the GIL.
+            if self._ping_sent is None and time.monotonic() - self._last_ping >= self._beat \
+                    and not self._ping():
+                return False
             # Whoever drains holds the lock until the messages it read are
             # applied; an empty socket then means nothing is pending.
-            if self._poll is not None and not self._poll.poll(0):
-                return True
-            return self._drain()
+            if self._poll.poll(0) and not self._drain():
+                return False
+            return time.monotonic() - self._confirmed < self._lease
+
+    def _ping(self):
+        """Send a lease ping on the subscriber connection (lock held)."""
+        if self._pubsub is None:
+            return False
+        try:
+            self._ping_sent = self._last_ping = time.monotonic()
+            self._pubsub.ping("lease")
+            return True
+        except self._errors as e:
+            self._failed(e)
+            self._drop_pubsub()
+            return False
 
     def read(self, key, variant):
         """``(token, blob or None)`` of a Redis entry; Unavailable on failure
@@ -290,7 +321,10 @@ class Link:
                 # Redis restarted: its script cache is empty.
                 for each, _, _ in calls:
                     each.sha = self._redis.script_load(each.script)
-        self._redis.ping()
+        # The script returns how many subscribers the message went to: when
+        # this process is the only one listening, there is nobody to wait for.
+        if (result if isinstance(result, int) else result[1]) > 1:
+            self._redis.ping()
         return result
 
     def _failed(self, error):
@@ -349,11 +383,11 @@ class Link:
     def _join(self):
         """Subscribe, then bump the generation: whatever was written while this
         process was not listening is neither in its near cache nor served."""
-        sent, wanted = time.monotonic(), self._want_join
+        wanted = self._want_join
         pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         try:
             pubsub.subscribe(self.channel)
-            gen = int(self._scripts["bump"](keys=[self._gen_key], args=[self.channel]))
+            gen = int(self._scripts["bump"](keys=[self._gen_key], args=[self.channel])[0])
         except self._errors as e:
             pubsub.close()
             self._failed(e)
@@ -373,47 +407,51 @@ class Link:
                             redact(self.config.redis_url))
 
     def _run(self):
-        beat = self.config.heartbeat_ms / 1000
+        while not self._closed.is_set():
+            try:
+                self._listen()
+            except Exception as e:  # noqa: BLE001 - the thread must outlive any surprise
+                log.exception("liapstore cache listener: %s", redact(str(e)))
+                with self._sub_lock:
+                    self._drop_pubsub()
+                self._closed.wait(self.config.breaker_seconds)
+
+    def _listen(self):
+        """The listener's loop: (re)join, ping, wait for messages, send counts."""
         timeout = self.config.timeout_ms / 1000
-        last_ping = last_sent = 0.0
+        last_sent = 0.0
         while not self._closed.is_set():
             if self._pubsub is None or self._want_join != self._joined:
                 with self._sub_lock:
                     self._drop_pubsub()
-                wait = max(self._open_until - time.monotonic(), beat)
-                if self._closed.wait(0 if last_ping == 0.0 else wait):
+                wait = max(self._open_until - time.monotonic(), self._beat)
+                if self._closed.wait(0 if self._last_ping == 0.0 else wait):
                     return
-                last_ping = time.monotonic()
+                self._last_ping = time.monotonic()
                 self._join()
                 continue
-            now = time.monotonic()
             with self._sub_lock:
-                try:
-                    if self._ping_sent is None and self._confirmed > float("-inf") \
-                            and now - self._confirmed >= self._lease:
-                        # The lease ran out (this thread was starved): rejoin,
-                        # as after an outage, rather than trust what is held.
-                        raise TimeoutError("lease lapsed")
-                    if self._ping_sent is None and now - last_ping >= beat:
-                        self._ping_sent = last_ping = now
-                        self._pubsub.ping("lease")
-                    elif self._ping_sent is not None and now - self._ping_sent > max(
-                            timeout, self._lease - beat):
-                        raise TimeoutError("no pong from Redis")
-                except (*self._errors, TimeoutError) as e:
-                    self._failed(e)
+                # What waits in the socket first: after this process was not
+                # scheduled for a while, the pong may be there already.
+                if not self._drain():
+                    continue
+                now = time.monotonic()
+                if self._ping_sent is None and now - self._last_ping >= self._beat:
+                    if not self._ping():
+                        continue
+                elif self._ping_sent is not None and \
+                        now - self._ping_sent > max(timeout, self._lease - self._beat):
+                    self._failed(TimeoutError("no pong from Redis"))
                     self._drop_pubsub()
                     continue
                 sock = getattr(self._pubsub.connection, "_sock", None)
             try:
                 if sock is not None:
-                    select.select([sock], [], [], beat / 2)
+                    select.select([sock], [], [], self._beat / 2)
                 else:
-                    time.sleep(beat / 2)
+                    time.sleep(self._beat / 2)
             except (OSError, ValueError):
                 pass
-            with self._sub_lock:
-                self._drain()
             if now - last_sent >= 1.0 and time.monotonic() >= self._open_until:
                 last_sent = now
                 self._send_counts()

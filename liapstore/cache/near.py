@@ -4,9 +4,10 @@ Entries are the frozen records liapstore returns (``Game``, ``SavedGame``,
 ``Room``, ``Player``, ``Page`` ...), decoded once. Their JSON fields
 (``settings``, ``phase_data``, ``pieces_in_hand`` ...) are plain dicts and
 lists that a caller may change, so each hit hands out a copy of just those
-(kept marshalled: a C-speed load), never the cached objects. An entry is a dict of *variants* (``get_game`` and
-``load_game`` share the key ``game:<id>:state``; the pages of a listing share
-the listing's key) and is dropped whole when its key is invalidated.
+(kept marshalled: a C-speed load), never the cached objects. An entry is a
+dict of *variants* (``get_game`` and ``load_game`` share the key
+``game:<id>:state``; the pages of a listing share the listing's key) and is
+dropped whole when its key is invalidated.
 
 A reader that misses takes a ``token()`` before it reads Redis or the
 database and ``put``s what it read with that token; the put is refused if
@@ -62,7 +63,7 @@ class NearCache:
         kept or holds nothing mutable, else a copy (the cache keeps its own)."""
         if self.size <= 0:
             return value
-        copy = _copier(value)
+        copy = copier(value)
         with self._lock:
             if max(self._marks.get(key, 0), self._floor) > token:
                 return value
@@ -100,7 +101,7 @@ class NearCache:
         return len(self._entries)
 
 
-def _copier(value):
+def copier(value):
     """None if ``value`` holds nothing mutable, else a function returning a
     copy of it whose dicts and lists are new (JSON values: marshal copies them)."""
     kind = type(value)
@@ -111,12 +112,12 @@ def _copier(value):
             return lambda: pickle.loads(pickle.dumps(value))
         return lambda: marshal.loads(blob)
     if kind is tuple:
-        parts = [_copier(x) for x in value]
+        parts = [copier(x) for x in value]
         if not any(parts):
             return None
         return lambda: tuple(x if p is None else p() for x, p in zip(value, parts))
     if dataclasses.is_dataclass(value) and hasattr(value, "__dict__"):
-        parts = [(f.name, _copier(getattr(value, f.name))) for f in dataclasses.fields(value)]
+        parts = [(f.name, copier(getattr(value, f.name))) for f in dataclasses.fields(value)]
         parts = [(name, p) for name, p in parts if p is not None]
         if not parts:
             return None

@@ -22,7 +22,7 @@ from . import stats
 from .config import FAMILIES
 from .leaderboards import Leaderboards
 from .link import Link, Unavailable
-from .near import NearCache, decode, encode
+from .near import NearCache, copier, decode, encode
 
 #: Public methods that change nothing the cache holds (reads, and writes of
 #: tables it does not cache): delegated as they are.
@@ -42,7 +42,9 @@ NO_EFFECT = frozenset("""
 #: Writes whose effect on cached data is too wide to name key by key.
 FLUSH_ALL = frozenset({"rebuild_stats", "create_season"})
 
-def _key(family, ident=""):
+
+def cache_key(family, ident=""):
+    """The key of ``family``'s entry for ``ident`` (after the prefix and generation)."""
     return FAMILIES[family][0].format(id=ident)
 
 
@@ -59,6 +61,7 @@ class CachedStore(Store):
         self._cache_counters = stats.Counters(config.ttl)
         self._cache_link.counters = self._cache_counters
         self._cache_flights = {}
+        self._cache_batches = {}
         self._cache_flights_lock = threading.Lock()
         self._cache_boards = Leaderboards.for_cached_store(self)
 
@@ -112,28 +115,24 @@ class CachedStore(Store):
     # -- cached reads ---------------------------------------------------------------------
 
     def get_game(self, game_id):
-        game_id = v.uuid_(game_id, "game_id")
-        return self._cache_read("game_state", game_id, "game", lambda: self._inner.get_game(game_id))
+        return self._cache_by_id("game_state", "game", self._inner.get_game, "game_id", game_id)
 
     def load_game(self, game_id):
-        game_id = v.uuid_(game_id, "game_id")
-        return self._cache_read("game_state", game_id, "saved",
-                            lambda: self._inner.load_game(game_id))
+        return self._cache_by_id("game_state", "saved", self._inner.load_game, "game_id",
+                                 game_id)
 
     def get_seats(self, game_id):
         game_id = v.uuid_(game_id, "game_id")
         return list(self._cache_read("game_players", game_id, "",
-                                 lambda: tuple(self._inner.get_seats(game_id))))
+                                     lambda: tuple(self._inner.get_seats(game_id))))
 
     def get_room(self, room_id):
-        room_id = v.uuid_(room_id, "room_id")
-        return self._cache_read("room_info", room_id, "", lambda: self._inner.get_room(room_id))
+        return self._cache_by_id("room_info", "", self._inner.get_room, "room_id", room_id)
 
     def get_room_by_code(self, room_code):
         code = v.text(room_code, "room_code")
-        room = self._cache_pointer("room_info", f"room:code:{code}", self.get_room,
-                                lambda: self._inner.get_room_by_code(code))
-        return room if room.room_code == code else self._inner.get_room_by_code(code)
+        return self._cache_pointer("room_info", "room:code:", self.get_room, "room_code", code,
+                                   self._inner.get_room_by_code)
 
     def list_rooms(self, *, status=None, is_public=None, created_by=None, limit=50, after=None):
         def read():
@@ -144,15 +143,13 @@ class CachedStore(Store):
         return self._cache_read("room_list", "", repr((status, limit, after)), read)
 
     def get_player(self, player_id):
-        player_id = v.uuid_(player_id, "player_id")
-        return self._cache_read("player_stats", player_id, "",
-                            lambda: self._inner.get_player(player_id))
+        return self._cache_by_id("player_stats", "", self._inner.get_player, "player_id",
+                                 player_id)
 
     def get_player_by_username(self, username):
         name = v.text(username, "username")
-        player = self._cache_pointer("player_stats", f"player:name:{name}", self.get_player,
-                                  lambda: self._inner.get_player_by_username(name))
-        return player if player.username == name else self._inner.get_player_by_username(name)
+        return self._cache_pointer("player_stats", "player:name:", self.get_player, "username",
+                                   name, self._inner.get_player_by_username)
 
     def match_history(self, *, player_id=None, room_id=None, limit=20, after=None):
         def read():
@@ -180,17 +177,17 @@ class CachedStore(Store):
             # Display names appear in other players' match histories.
             self._inner._after_commit(self._cache_link.bump)
         else:
-            self._cache_invalidate(_key("player_stats", player.id))
+            self._cache_invalidate(cache_key("player_stats", player.id))
         return player
 
     def create_room(self, room_code, name, **options):
         room = self._inner.create_room(room_code, name, **options)
-        self._cache_invalidate(_key("room_list"))
+        self._cache_invalidate(cache_key("room_list"))
         return room
 
     def update_room(self, room_id, **changes):
         room = self._inner.update_room(room_id, **changes)
-        self._cache_invalidate(_key("room_info", room.id), _key("room_list"))
+        self._cache_invalidate(cache_key("room_info", room.id), cache_key("room_list"))
         return room
 
     def start_game(self, room_id, players, **options):
@@ -200,13 +197,15 @@ class CachedStore(Store):
 
     def import_game(self, room_id, players, state, **options):
         game = self._inner.import_game(room_id, players, state, **options)
-        self._cache_game_changed(game, self._inner.get_seats(game.id), ended=game.ended_at is not None)
+        self._cache_game_changed(game, self._inner.get_seats(game.id),
+                                 ended=game.ended_at is not None)
         return game
 
     def record_action(self, game_id, sequence_number, action):
         game = self._inner.record_action(game_id, sequence_number, action)
         if game.ended_at is None:
-            self._cache_invalidate(_key("game_state", game.id), _key("game_players", game.id))
+            self._cache_invalidate(cache_key("game_state", game.id),
+                                   cache_key("game_players", game.id))
         else:
             self._cache_game_changed(game, self._inner.get_seats(game.id), ended=True)
         return game
@@ -219,12 +218,12 @@ class CachedStore(Store):
 
     def _cache_game_changed(self, game, seats, *, ended):
         """Invalidate what a game's start, end or abandonment changes."""
-        keys = [_key("game_state", game.id), _key("game_players", game.id),
-                _key("room_info", game.room_id), _key("room_list")]
+        keys = [cache_key("game_state", game.id), cache_key("game_players", game.id),
+                cache_key("room_info", game.room_id), cache_key("room_list")]
         for seat in seats:
-            keys.append(_key("player_games", seat.player_id))
+            keys.append(cache_key("player_games", seat.player_id))
             if ended:
-                keys.append(_key("player_stats", seat.player_id))
+                keys.append(cache_key("player_stats", seat.player_id))
         if ended:
             keys.extend(self._cache_game_end_keys(game, seats))
         self._cache_invalidate(*keys)
@@ -242,32 +241,42 @@ class CachedStore(Store):
     def _cache_tally(self, family, what):
         self._cache_counters.tally(family, what)
 
-    def _cache_pointer(self, family, key, get, load):
-        """A record found through a cached ``key -> id`` pointer (usernames and
-        room codes never change, but the caller checks the record still matches)."""
+    def _cache_by_id(self, family, variant, load, name, ident):
+        """``load(ident)`` through the cache; ``ident`` an id named ``name``."""
+        ident = v.uuid_(ident, name)
+        return self._cache_read(family, ident, variant, lambda: load(ident))
+
+    def _cache_pointer(self, family, key, get, field, value, load):
+        """The record whose ``field`` is ``value`` (a username, a room code),
+        through a cached pointer ``key + value -> id`` and ``get(id)``. The
+        pointer is never invalidated: those fields never change, and a record
+        that no longer matches (or exists) is read again with ``load(value)``."""
         record = None
 
         def load_id():
             nonlocal record
-            record = load()
+            record = load(value)
             return record.id
-        ident = self._cache_read_key(family, key, "", load_id)
-        if record is not None:
-            return record
-        try:
-            return get(ident)
-        except NotFound:
-            return load()
+        ident = self._cache_read_key(family, key + value, "", load_id)
+        if record is None:
+            try:
+                record = get(ident)
+            except NotFound:
+                return load(value)
+        return record if getattr(record, field) == value else load(value)
 
     def _cache_read(self, family, ident, variant, load):
-        return self._cache_read_key(family, _key(family, ident), variant, load)
+        return self._cache_read_key(family, cache_key(family, ident), variant, load)
 
     def _cache_read_key(self, family, key, variant, load):
-        if getattr(self._inner._tx, "after_commit", None) is not None or not self._cache_link.usable():
+        if getattr(self._inner._tx, "after_commit", None) is not None:
             # Inside a transaction the database may hold this caller's own
             # uncommitted writes, which must be neither cached nor hidden.
             self._cache_tally(family, "bypassed")
             return load()
+        if not self._cache_link.usable():
+            self._cache_tally(family, "bypassed")
+            return self._cache_shared_read((key, variant), load)
         value = self._cache_near.get(key, variant)
         if value is not None:
             self._cache_tally(family, "near_hits")
@@ -292,6 +301,31 @@ class CachedStore(Store):
                 with self._cache_flights_lock:
                     del self._cache_flights[flight]
                 event.set()
+
+    def _cache_shared_read(self, flight, load):
+        """A database read while the cache does not serve, shared by the
+        callers asking for the same thing at once: each gets the result of a
+        read that began after it asked (so never older than a write
+        acknowledged before it asked), and a lapse of the lease under load
+        is not one query per caller."""
+        with self._cache_flights_lock:
+            batch = self._cache_batches.setdefault(flight, _Batch())
+            batch.users += 1
+        asked = batch.started
+        try:
+            with batch.lock:
+                if batch.done > asked:
+                    return batch.value if batch.copy is None else batch.copy()
+                batch.started += 1
+                seq = batch.started
+                value = load()
+                batch.value, batch.copy, batch.done = value, copier(value), seq
+                return value
+        finally:
+            with self._cache_flights_lock:
+                batch.users -= 1
+                if not batch.users:
+                    del self._cache_batches[flight]
 
     def _cache_fetch(self, family, key, variant, load):
         """The leader's read: Redis, else (after waiting for another process
@@ -340,6 +374,18 @@ class CachedStore(Store):
         return False
 
 
+class _Batch:
+    """The callers reading one key from the database while the cache does not
+    serve (see CachedStore._cache_shared_read)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.users = 0      # callers inside, counted under the store's flights lock
+        self.started = 0    # reads begun
+        self.done = 0       # the number of the last read finished
+        self.value = self.copy = None
+
+
 def _flushing(store, method):
     """``method`` of the wrapped store, followed by a flush of the whole cache
     after commit: for writes the cache knows nothing about."""
@@ -367,8 +413,9 @@ def _install():
         raise TypeError(f"CachedStore must not define Store's private names {sorted(clash)}")
     for name, value in inspect.getmembers(Store):
         if name.startswith("__") or name in own:
-            if name in own and callable(value) and not getattr(vars(CachedStore)[name], "__doc__", "x"):
-                vars(CachedStore)[name].__doc__ = value.__doc__
+            mine = vars(CachedStore).get(name)
+            if callable(value) and callable(mine) and not mine.__doc__:
+                mine.__doc__ = value.__doc__  # an override documents what it overrides
             continue
         if not callable(value):
             if name.startswith("_"):

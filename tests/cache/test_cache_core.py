@@ -71,6 +71,8 @@ def test_environment_variable_and_false(redis_url, monkeypatch):
     ("redis://h/0", {"prefix": "a b"}, "prefix"),
     ("redis://h/0", {"lease_ms": 50, "heartbeat_ms": 40}, "heartbeat_ms"),
     ("redis://:secret@h/0", {"timeout_ms": "x"}, "must be a number"),
+    ("redis://:secret@h:port/0", None, "bad Redis URL"),
+    ("redis://:secret@h/0?ssl_cert_reqs=none", None, "bad Redis URL"),
 ])
 def test_bad_settings_are_invalid_input(url, options, message):
     with pytest.raises(InvalidInput, match=message) as e:
@@ -121,9 +123,11 @@ def test_errors_are_the_stores_and_not_cached(memory_cached):
 
 def test_two_deployments_share_one_redis_under_their_prefixes(redis_url):
     # Two databases, one Redis: equal ids (a restored copy) never mix.
-    with liapstore.connect("memory://", cache=redis_url, cache_options={"prefix": prefix()}) as a, \
-            liapstore.connect("memory://", cache=redis_url, cache_options={"prefix": prefix()}) as b:
-        pa, pb = a.create_player("same"), b.create_player("same")
+    def open_one():
+        return liapstore.connect("memory://", cache=redis_url, cache_options={"prefix": prefix()})
+    with open_one() as a, open_one() as b:
+        pa = a.create_player("same")
+        b.create_player("same")
         a.update_player(pa.id, settings={"who": "a"})
         assert a.get_player_by_username("same").settings == {"who": "a"}
         assert b.get_player_by_username("same").settings == {}

@@ -170,3 +170,24 @@ def test_redis_absent_at_start_then_started(own_redis, cached, caplog, figures):
     figures(f"cache, no Redis at start ({a.backend}): connect {opened * 1000:.0f} ms, "
             f"slowest call {timed.worst * 1000:.0f} ms, slowest read with the breaker open "
             f"{quick.worst * 1000:.1f} ms")
+
+
+def test_simulate_while_redis_is_killed_and_restarted(own_redis, cached):
+    """`liapstore simulate`'s engine with the cache on completes and verifies
+    though Redis dies in the middle and comes back."""
+    from liapstore.simulate import simulate
+    store = cached(own_redis.url)
+    actions = []
+
+    def on_action():
+        actions.append(1)
+        if len(actions) == 40:
+            own_redis.kill()
+        elif len(actions) == 120:
+            own_redis.restart()
+    summary = simulate(store, 4, seed=3, winning_score=15, max_rounds=3, on_action=on_action)
+    assert summary.games == 4 and len(actions) > 120
+    games = store.list_games(limit=10).items
+    assert len(games) == 4 and all(g.ended_at is not None for g in games)
+    assert_intact(store, games)
+    assert store.verify_stats() == []

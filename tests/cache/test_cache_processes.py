@@ -37,7 +37,7 @@ class Worker:
 
 
 def test_two_processes_never_read_older_than_the_last_write(store_url, redis_url, figures):
-    truth = liapstore.connect(store_url)     # the database, read without a cache
+    truth = liapstore.connect(store_url, cache=False)   # the database, read uncached
     games = [new_game(truth, f"two{i}") for i in range(3)]
     rooms = [truth.get_room(g.room_id) for g in games]
     players = [truth.get_player(s.player_id) for s in truth.get_seats(games[0].id)]
