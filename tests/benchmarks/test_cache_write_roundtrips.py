@@ -75,6 +75,9 @@ def measure_writes(cached, players, steps, code):
 
 def test_write_through_round_trips(benchmark, backend, store, redis_url, figures):
     with private_prefix(redis_url, "bench-rt") as (cache_url, _, _):
+        # Generous timeouts: on a loaded machine a call timing out would be
+        # retried or given up, and this test counts calls, not their speed.
+        cache_url += "&timeout_ms=5000&lease_ms=10000"
         cached = wrap(store, cache_url)
         other = None
         try:
