@@ -151,7 +151,7 @@ def test_redis_absent_at_start_then_started(own_redis, cached, caplog, figures):
     games = [new_game(a, f"absent{i}") for i in range(2)]
     timed = Timed()
     play_and_check(a, a, games, 10, timed)
-    assert a.cache_status()["breaker_open"]
+    assert not a.cache_status()["serving"]   # the breaker opened: see the warning below
     # With the breaker open reads do not wait for Redis (writes still try
     # to publish their invalidations, see liapstore/cache/__init__.py).
     quick = Timed()
