@@ -11,7 +11,7 @@ import liapstore
 from liapstore import InvalidInput, NotFound, Store
 from liapstore.cache import config
 from liapstore.cache.store import FLUSH_ALL, NO_EFFECT, CachedStore
-from conftest import new_game
+from .helpers import new_game
 
 pytestmark = [pytest.mark.servers]
 

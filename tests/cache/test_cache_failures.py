@@ -17,7 +17,7 @@ import time
 import pytest
 import redis
 
-from conftest import assert_intact, new_game, step
+from .helpers import assert_intact, new_game, step
 
 pytestmark = [pytest.mark.servers, pytest.mark.backends("sqlite", "postgres")]
 
@@ -151,7 +151,7 @@ def test_redis_absent_at_start_then_started(own_redis, cached, caplog, figures):
     games = [new_game(a, f"absent{i}") for i in range(2)]
     timed = Timed()
     play_and_check(a, a, games, 10, timed)
-    assert a.cache_status()["breaker_open"]
+    assert not a.cache_status()["serving"]   # the breaker opened: see the warning below
     # With the breaker open reads do not wait for Redis (writes still try
     # to publish their invalidations, see liapstore/cache/__init__.py).
     quick = Timed()
@@ -163,7 +163,8 @@ def test_redis_absent_at_start_then_started(own_redis, cached, caplog, figures):
     play_and_check(a, a, games, 5, timed)
     assert a.cache_stats()["game_state"]["near_hits"] > 0
     assert opened < BOUND and timed.worst < BOUND
-    assert quick.worst < 0.05, f"a read waited {quick.worst:.3f} s with the breaker open"
+    # Less than one Redis timeout (200 ms): no read waited for Redis.
+    assert quick.worst < 0.15, f"a read waited {quick.worst:.3f} s with the breaker open"
     assert len(warnings_of(caplog)) == 1
     assert any("answers again" in r.getMessage() for r in caplog.records)
     assert_intact(a, games)

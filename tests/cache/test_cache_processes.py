@@ -2,39 +2,14 @@
 share one database and one Redis, and take turns writing and reading the
 same games, rooms and players. Right after one process's write returns, the
 other, which had the old value in its near cache, must read the new one."""
-import json
-import os
-import subprocess
-import sys
 import uuid
 
 import pytest
 
 import liapstore
-from conftest import new_game
+from .helpers import Worker, new_game
 
 pytestmark = [pytest.mark.servers, pytest.mark.backends("sqlite", "postgres")]
-
-WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cache_worker.py")
-
-
-class Worker:
-    def __init__(self, store_url, cache_url):
-        self.proc = subprocess.Popen([sys.executable, WORKER, store_url, cache_url],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        assert json.loads(self.proc.stdout.readline()) == {"ready": True}
-
-    def __call__(self, op, **args):
-        self.proc.stdin.write(json.dumps({"op": op, **args}) + "\n")
-        self.proc.stdin.flush()
-        reply = json.loads(self.proc.stdout.readline())
-        assert "error" not in reply, reply
-        return reply
-
-    def close(self):
-        self.proc.stdin.close()
-        assert self.proc.wait(timeout=30) == 0
-
 
 def test_two_processes_never_read_older_than_the_last_write(store_url, redis_url, figures):
     truth = liapstore.connect(store_url, cache=False)   # the database, read uncached

@@ -15,10 +15,9 @@ import uuid
 
 import pytest
 
-from cache_worker import counting, hammer
+from .cache_worker import counting, hammer
 from liapstore.game import bots
-from conftest import new_game
-from test_cache_processes import Worker
+from .helpers import Worker, new_game
 
 pytestmark = [pytest.mark.servers, pytest.mark.backends("sqlite", "postgres")]
 
