@@ -1,6 +1,7 @@
 """The same games recorded into every backend give the same rankings, entry
 for entry (ranks, order, statistics), on every board and period."""
 import liapstore
+from conftest import selected_backends
 from liapstore.testing.support import SHORT, record, script
 
 PLAYERS = 7
@@ -46,9 +47,7 @@ def _picture(store):
 
 def test_every_backend_ranks_the_same_games_the_same(request, tmp_path):
     pictures = {}
-    # The backends of this run, from tests/conftest.py's hook (an import of
-    # `conftest` may find tests/cache/conftest.py, loaded under the same name).
-    for backend in request.node.ihook.pytest_liapstore_backends(config=request.config):
+    for backend in selected_backends():
         if backend == "memory":
             url = "memory://"
         elif backend == "sqlite":
