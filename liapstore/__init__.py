@@ -22,15 +22,21 @@ from . import urls as _urls
 __version__ = "0.1.0"
 
 
-def connect(url=None, *, migrate=True, **options):
+def connect(url=None, *, migrate=True, cache=None, cache_options=None, **options):
     """Open the store a URL names and bring its schema up to date.
 
     ``url`` defaults to ``$LIAPSTORE_URL``, then to ``sqlite:///liapstore.db``.
     Options (pool size, timeouts) go in the URL's query string or as keyword
     arguments. With ``migrate=False`` the schema is left as it is (for tools
     that only inspect, such as ``liapstore status``).
+
+    ``cache="redis://host:6379/0"`` (default ``$LIAPSTORE_CACHE_URL``; ``False``
+    for none) puts the store behind the Redis cache (``liapstore.cache``); its
+    settings go in that URL's query string or in ``cache_options``.
     """
     url = _urls.resolve(url)
+    from .cache import resolve  # settings only: redis is imported when a cache is opened
+    cache_url = resolve(cache)
     store = _urls.backend_class(url)(url, **options)
     if migrate:
         try:
@@ -39,6 +45,13 @@ def connect(url=None, *, migrate=True, **options):
             applied, latest = store.schema_version()
             if applied < latest:
                 store.migrate()
+        except BaseException:
+            store.close()
+            raise
+    if cache_url is not None:
+        from .cache import wrap
+        try:
+            store = wrap(store, cache_url, cache_options)
         except BaseException:
             store.close()
             raise

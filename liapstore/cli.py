@@ -342,3 +342,4 @@ from . import cli_ops  # noqa: E402,F401 - copy, backup, restore
 from . import cli_keys  # noqa: E402,F401 - registers the keys and sessions commands
 from . import cli_security  # noqa: E402,F401  (registers: audit)
 from . import cli_archive, cli_player  # noqa: E402,F401  (their commands register on main)
+from . import cli_cache  # noqa: E402,F401  (registers `liapstore cache`)

@@ -2,29 +2,35 @@
 
 A server moving from in-memory games to liapstore can keep its live games in
 its own dict and still answer for games it does not hold (after a restart,
-or games another process runs) from the store, with a cache in between.
+or games another process runs) from the store, through liapstore's Redis
+cache (``liapstore.cache``): a near cache in the process kept coherent
+through Redis, so a state read here is never older than the last action
+recorded through a cached store of the same Redis and prefix.
 
-The cache is any client with ``get(key)``, ``set(key, value, ex=seconds)``
-and ``delete(key)`` (a ``redis.Redis`` will do). Cached states may be up to ``ttl`` seconds old,
-as in the document's design; ``invalidate`` drops one when the caller knows
-it changed. This is a read helper, not the write-through cache of the
-roadmap, which will wrap a whole Store.
+``cache`` is a Redis URL or a ``redis.Redis`` client (its address is used),
+or None when ``store`` is already a cached store (``connect(url, cache=...)``).
+Record actions through ``hybrid.store``, the cached store, so that every
+process's cache hears of them; ``invalidate`` is only for writes made around
+liapstore.
 """
-import json
+from urllib.parse import quote
 
+from . import validate as v
 from .errors import NotFound
 
 
 class HybridStorage:
-    def __init__(self, store, memory=None, cache=None, *, ttl=300, prefix="liapstore:"):
-        self.store = store
-        self.memory = memory if memory is not None else {}
-        self.cache = cache
-        self.ttl = ttl
-        self.prefix = prefix
+    """Game states from the server's memory, else from the (cached) store."""
 
-    def _key(self, game_id):
-        return f"{self.prefix}game:{game_id}:state"
+    def __init__(self, store, memory=None, cache=None, *, ttl=300, prefix="liapstore:"):
+        from .cache import wrap
+        from .cache.store import CachedStore
+        self.memory = memory if memory is not None else {}
+        self._made = None
+        if cache is not None and not isinstance(store, CachedStore):
+            url = cache if isinstance(cache, str) else _client_url(cache)
+            store = self._made = wrap(store, url, {"prefix": prefix, "game_state_ttl": ttl})
+        self.store = store
 
     def get_game_state(self, game_id):
         """The game's state as a JSON-ready dict, or None if nobody has it.
@@ -35,22 +41,35 @@ class HybridStorage:
         game_id = str(game_id)
         if game_id in self.memory:
             return self.memory[game_id]
-        if self.cache is not None:
-            cached = self.cache.get(self._key(game_id))
-            if cached is not None:
-                return json.loads(cached)
         try:
             saved = self.store.load_game(game_id)
         except NotFound:
             return None
-        state = {"game_id": game_id, "version": saved.game.version,
-                 "phase": saved.game.current_phase, "round": saved.game.current_round,
-                 "seats": [str(s.player_id) for s in saved.seats], "state": saved.state.to_dict()}
-        if self.cache is not None:
-            self.cache.set(self._key(game_id), json.dumps(state), ex=self.ttl)
-        return state
+        return {"game_id": game_id, "version": saved.game.version,
+                "phase": saved.game.current_phase, "round": saved.game.current_round,
+                "seats": [str(s.player_id) for s in saved.seats], "state": saved.state.to_dict()}
 
     def invalidate(self, game_id):
-        """Forget any cached copy of the game's state."""
-        if self.cache is not None:
-            self.cache.delete(self._key(str(game_id)))
+        """Forget every process's cached copy of the game's state: only needed
+        after a write made around liapstore (its own writes invalidate)."""
+        link = getattr(self.store, "_cache_link", None)
+        if link is not None:
+            from .cache.store import cache_key
+            game_id = v.uuid_(game_id, "game_id")
+            link.invalidate([cache_key("game_state", game_id), cache_key("game_players", game_id)])
+
+    def close(self):
+        """Stop the cache this HybridStorage started (not the store it was given)."""
+        if self._made is not None:
+            self._made._cache_link.close()
+
+
+def _client_url(client):
+    """The URL of the server a ``redis.Redis`` client talks to."""
+    kw = client.connection_pool.connection_kwargs
+    auth = ""
+    if kw.get("password"):
+        auth = f"{quote(kw.get('username') or '', safe='')}:{quote(kw['password'], safe='')}@"
+    if kw.get("path"):
+        return f"unix://{auth}{kw['path']}?db={kw.get('db', 0)}"
+    return f"redis://{auth}{kw.get('host', 'localhost')}:{kw.get('port', 6379)}/{kw.get('db', 0)}"

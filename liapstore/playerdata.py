@@ -149,6 +149,8 @@ class PlayerData:
                 "changed_data": {"id": str(player_id), "erased_at": _utc_text(now),
                                  "removed": removed},
                 "timestamp": now, "ip_address": self._client_ip()})
+            # The player left every board: copies of them (a cache) rebuild.
+            self._notify("stats_rewritten", None)
         return report
 
     def erased_at(self, player_id):

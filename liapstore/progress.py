@@ -51,6 +51,7 @@ class Progress(Analytics):
             rows = [s for (period, pid), s in expected.items()
                     if period == ranking.season_key(name) and pid not in erased]
             self._write_full_stats(rows)
+            self._notify("stats_rewritten", [ranking.season_key(name)])
         return from_row(Season, row)
 
     def list_seasons(self):
@@ -101,7 +102,13 @@ class Progress(Analytics):
                 ranks = ranking.assign_ranks(by, rows, better, equal)
             else:
                 ranks = []
-        entries = [self._entry(r, n, by, period) for r, n in zip(rows[:limit], ranks)]
+        return self._board_page(rows, ranks, by, period, limit, listing)
+
+    @classmethod
+    def _board_page(cls, rows, ranks, by, period, limit, listing):
+        """The Page of ``rows`` (up to ``limit + 1``, the extra one telling
+        that more follow) with their ``ranks`` (also the Redis cache's)."""
+        entries = [cls._entry(r, n, by, period) for r, n in zip(rows[:limit], ranks)]
         cursor = None
         if len(rows) > limit and entries:
             last = rows[limit - 1]
@@ -251,6 +258,7 @@ class Progress(Analytics):
                 if changes:
                     self._update("players", [("id", "=", p["id"])], changes)
             self._write_full_stats(list(ranked.values()))
+            self._notify("stats_rewritten", None)
         return len(ranked)
 
     def _expected_progress(self):
@@ -308,6 +316,7 @@ class Progress(Analytics):
                for period in periods for pid in ids]
         self._upsert("player_stats", new, ("period", "player_id"))
         self._add_counts(*ranking.count_deltas(list(old.values()), new))
+        self._notify("stats_written", new)
 
     # -- primitives: generic versions over the table primitives ----------------------------
     # The SQL backends override each with one statement (backends/sql_progress.py).

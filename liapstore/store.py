@@ -11,6 +11,7 @@ surface as ``Conflict`` / ``NotFound`` on all of them.
 The game-recording half of the interface (``start_game``, ``record_action``,
 recovery, replay) lives in ``liapstore/games.py``, a mixin of this class.
 """
+import functools
 import hashlib
 import hmac
 import secrets
@@ -55,6 +56,10 @@ class Store(Security, PlayerData, Archive, Progress, GameRecording, Friends, Ach
     #: Whether the leaderboard is a stored copy that ``refresh_leaderboard``
     #: recomputes (PostgreSQL's materialized view) rather than computed when read.
     materialized_leaderboard = False
+
+    #: Objects told about committed writes they keep copies of (a cache's
+    #: leaderboards: ``liapstore/cache/leaderboards.py``); see ``_notify``.
+    _observers = ()
 
     def __init__(self, url):
         self.url = url
@@ -208,17 +213,19 @@ class Store(Security, PlayerData, Archive, Progress, GameRecording, Friends, Ach
                            settings=settings, last_seen=last_seen)
         player_id = v.uuid_(player_id, "player_id")
         self._check_player_update(player_id, changes)
-        if "email" not in changes:
-            return self._player(self._update_one("players", "id", player_id, changes))
         with self.transaction():
-            old = self._get("players", "id", player_id)
-            address_changes, key_row = self._address_changes(player_id, changes.pop("email"))
-            if key_row:
-                self._insert("player_keys", key_row)
-            changes.update(address_changes)
-            if changes["email_blind_index"] != old["email_blind_index"] or old["email"]:
-                self.revoke_sessions(player_id)
-            return self._player(self._update_one("players", "id", player_id, changes))
+            if "email" in changes:
+                old = self._get("players", "id", player_id)
+                address_changes, key_row = self._address_changes(player_id, changes.pop("email"))
+                if key_row:
+                    self._insert("player_keys", key_row)
+                changes.update(address_changes)
+                if changes["email_blind_index"] != old["email_blind_index"] or old["email"]:
+                    self.revoke_sessions(player_id)
+            row = self._update_one("players", "id", player_id, changes)
+            if "display_name" in changes:
+                self._notify("player_renamed", row["id"], row["username"], row["display_name"])
+        return self._player(row)
 
     def list_players(self, *, active=None, viewer=None, limit=50, after=None):
         """Players ordered by username, one page at a time (``Page``).
@@ -533,6 +540,13 @@ class Store(Security, PlayerData, Archive, Progress, GameRecording, Friends, Ach
             callback()
         else:
             pending.append(callback)
+
+    def _notify(self, event, *args):
+        """Call ``observer.<event>(*args)`` on each attached observer once the
+        outermost transaction commits (never if it rolls back). Observers keep
+        copies of stored data (a cache) and must not raise."""
+        for observer in self._observers:
+            self._after_commit(functools.partial(getattr(observer, event), *args))
 
     def _get(self, table, column, value):
         rows = self._select(table, self._owned(table, [(column, "=", value)]), (), limit=1)

@@ -133,6 +133,14 @@ def redis_url():
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def cache_redis_url(redis_url):
+    """The Redis of the cached runs (LIAPSTORE_TEST_CACHE=1, tox -e cache):
+    LIAPSTORE_TEST_REDIS_URL's, or a throwaway one (see liapstore.testing.plugin)."""
+    value = os.environ.get("LIAPSTORE_TEST_CACHE", "")
+    return value if "://" in value else redis_url
+
+
 @pytest.fixture
 def new_postgres_url(request, postgres_admin_url, postgres_template):
     """A function making fresh, migrated PostgreSQL databases, dropped after the test."""

@@ -12,11 +12,7 @@ import liapstore
 
 async def open_store(url=None, cache=None):
     """The store the server runs on; ``cache`` is a Redis URL or None."""
-    options = {}
-    if cache:
-        # SEAM (h-cache): options["cache"] = cache, once connect(cache=...) is merged.
-        raise SystemExit("--cache needs liapstore's Redis cache (connect(cache=...)), "
-                         "which this liapstore does not have yet")
+    options = {"cache": cache} if cache else {}
     return await liapstore.connect_async(url, **options)
 
 

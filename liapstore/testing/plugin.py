@@ -17,9 +17,17 @@ How a test is parametrized:
 
 A test that is left with no scheme is deselected, not skipped: it is simply
 not part of this run.
+
+With ``LIAPSTORE_TEST_CACHE`` set (to a Redis URL, or to ``1``: then
+``LIAPSTORE_TEST_REDIS_URL``'s, or the conftest's ``cache_redis_url`` fixture),
+every test runs with the Redis cache on: ``LIAPSTORE_CACHE_URL`` is set for
+the test, with a key prefix of its own, so every ``liapstore.connect()`` in it
+(``store``, and the stores a ``durable`` test opens itself) is a CachedStore.
+The test's keys are deleted after it.
 """
 import hashlib
 import os
+import uuid
 
 import pytest
 
@@ -114,3 +122,43 @@ def store(store_url):
         return
     with liapstore.connect(store_url) as s:
         yield s
+
+
+CACHE_SWITCH = "LIAPSTORE_TEST_CACHE"
+
+
+@pytest.fixture(scope="session")
+def cache_redis_url():
+    """The Redis the cached runs use: ``$LIAPSTORE_TEST_CACHE`` when it is a
+    URL, else ``$LIAPSTORE_TEST_REDIS_URL``. Override it in a conftest to
+    provide a server some other way."""
+    value = os.environ.get(CACHE_SWITCH, "")
+    if "://" not in value:
+        value = os.environ.get("LIAPSTORE_TEST_REDIS_URL", "")
+    if "://" not in value:
+        raise pytest.UsageError(f"{CACHE_SWITCH} is set but names no Redis: set it (or "
+                                "LIAPSTORE_TEST_REDIS_URL) to a redis:// URL, or override "
+                                "the cache_redis_url fixture")
+    return value
+
+
+@pytest.fixture(autouse=True)
+def _liapstore_cache(request, monkeypatch):
+    """With LIAPSTORE_TEST_CACHE set: this test's stores use the Redis cache,
+    under a prefix of their own (see the module docstring)."""
+    if not os.environ.get(CACHE_SWITCH) or "backend" not in request.fixturenames:
+        yield
+        return
+    url = request.getfixturevalue("cache_redis_url")
+    prefix = f"liapstore-test-{uuid.uuid4().hex[:12]}:"
+    monkeypatch.setenv("LIAPSTORE_CACHE_URL",
+                       f"{url}{'&' if '?' in url else '?'}prefix={prefix}")
+    yield
+    import redis
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.unlink(*keys)
+    finally:
+        client.close()

@@ -17,10 +17,9 @@ import pytest
 
 from examples.server import e2e
 
-# Liapstore's Redis cache: add "redis" here once connect(cache=...) exists
-# (and examples/server/storage.py passes --cache on: its SEAM line), and the
-# test runs on SQLite and PostgreSQL with the cache too.
-CACHES = [None]
+# Without and with liapstore's Redis cache (the server's --cache), on SQLite
+# and PostgreSQL.
+CACHES = [None, "redis"]
 
 
 @pytest.mark.crash

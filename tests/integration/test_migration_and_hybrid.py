@@ -106,14 +106,22 @@ def test_hybrid_reads_memory_then_cache_then_database(store, cache):
     game_id = report.games[0]
     live = {"somewhere": {"in": "memory"}}
     hybrid = HybridStorage(store, memory={"g-live": live}, cache=client, prefix=prefix)
-    assert hybrid.get_game_state("g-live") is live
-    first = hybrid.get_game_state(game_id)
-    assert first["version"] == 1 and first["state"] == store.load_game(game_id).state.to_dict()
-    assert client.ttl(f"{prefix}game:{game_id}:state") > 0
-    # From the cache now: a change in the store is not seen until invalidated.
-    saved = store.load_game(game_id)
-    store.record_action(game_id, 2, bots.next_action(saved.state, 1, 2))
-    assert hybrid.get_game_state(game_id)["version"] == 1
-    hybrid.invalidate(game_id)
-    assert hybrid.get_game_state(game_id)["version"] == 2
-    assert hybrid.get_game_state(uuid.uuid4()) is None
+    try:
+        assert hybrid.get_game_state("g-live") is live
+        first = hybrid.get_game_state(game_id)
+        assert first["version"] == 1 and first["state"] == store.load_game(game_id).state.to_dict()
+        assert hybrid.get_game_state(game_id) == first
+        assert hybrid.store.cache_stats()["game_state"]["near_hits"] >= 1   # cached
+        assert any(client.ttl(k) > 0 for k in client.scan_iter(f"{prefix}*:game:{game_id}:state"))
+        # An action recorded through the cached store is seen at once: never stale.
+        saved = store.load_game(game_id)
+        hybrid.store.record_action(game_id, 2, bots.next_action(saved.state, 1, 2))
+        assert hybrid.get_game_state(game_id)["version"] == 2
+        # A write made around the cache is seen once invalidated.
+        saved = store.load_game(game_id)
+        store.record_action(game_id, 3, bots.next_action(saved.state, 1, 3))
+        hybrid.invalidate(game_id)
+        assert hybrid.get_game_state(game_id)["version"] == 3
+        assert hybrid.get_game_state(uuid.uuid4()) is None
+    finally:
+        hybrid.close()
