@@ -257,3 +257,20 @@ def test_grant_to_refuses_roles_that_would_bypass_it(store, store_url):
         store.grant_to(f"nobody_{uuid.uuid4().hex[:8]}")
     with liapstore.connect("memory://") as memory, pytest.raises(InvalidInput):
         memory.grant_to("anyone")
+
+
+def test_erasure_is_the_owners_and_the_application_role_is_refused_whole(store, app):
+    # Erasing scrubs the audit trail, which the application role can only
+    # read: on PostgreSQL erasure is an operator's job (like maintain), run
+    # with the owner's URL. The application role gets Forbidden, and nothing
+    # of the erasure stays behind.
+    alice = store.create_player("erase_me", email="erase.me@example.com")
+    with pytest.raises(Forbidden):
+        app.erase_player(alice.id)
+    with pytest.raises(Forbidden), app.acting_as(alice.id):
+        app.erase_player(alice.id)
+    assert app.get_player(alice.id).email == "erase.me@example.com"
+    assert store.erased_at(alice.id) is None
+    report = store.erase_player(alice.id)
+    assert report["removed"]["email_key"] == 1
+    assert app.get_player(alice.id).email is None and app.erased_at(alice.id) is not None
