@@ -119,6 +119,11 @@ class AsyncStore:
             self._executor.submit(ready.wait, 60)
         ready.wait(60)
 
+    @property
+    def wrapped(self):
+        """The Store whose methods this async store runs."""
+        return self.store
+
     def __repr__(self):
         return f"<AsyncStore {self.store!r} max_workers={self.max_workers}>"
 

@@ -79,6 +79,11 @@ class CachedStore(Store):
             return _flushing(self, value)
         return value
 
+    @property
+    def wrapped(self):
+        """The store this cache wraps."""
+        return self._inner
+
     def __repr__(self):
         return f"<CachedStore {self._inner!r} cache={redact(self._cache_config.redis_url)}>"
 

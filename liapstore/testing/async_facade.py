@@ -55,6 +55,11 @@ class SyncFacade:
         self._loop = loop
         self._local = threading.local()  # .session: the task running this thread's transaction
 
+    @property
+    def wrapped(self):
+        """The AsyncStore this facade runs its calls on."""
+        return self.astore
+
     def __repr__(self):
         return f"<SyncFacade {self.astore!r}>"
 

@@ -110,6 +110,16 @@ def update_own(store, player_id, **changes):
         return store.update_player(player_id, **changes)
 
 
+def innermost(store):
+    """The store object whose own code does the work: ``store`` itself, or
+    what a wrapper (the Redis cache, the async store, the async test facade)
+    wraps, through each wrapper's ``wrapped``. A test that replaces one of a
+    store's methods to inject a failure replaces it there."""
+    while getattr(type(store), "wrapped", None) is not None:
+        store = store.wrapped
+    return store
+
+
 def expect(exc, fn, *args, **kwargs):
     """Call ``fn``; it must raise ``exc``. The message names the call that did not."""
     call = f"{getattr(fn, '__name__', fn)}(*{args!r}, **{kwargs!r})"

@@ -9,7 +9,8 @@ import pytest
 
 import liapstore
 from liapstore.errors import ArchiveCorrupt, ArchiveMissing, InvalidInput, NotFound
-from liapstore.testing.support import MEDIUM, expect, play_recorded, record, rows, script, start
+from liapstore.testing.support import (MEDIUM, expect, innermost, play_recorded, record, rows,
+                                       script, start)
 
 UTC = timezone.utc
 
@@ -128,11 +129,12 @@ def test_a_crash_between_upload_and_commit_loses_and_duplicates_nothing(store, t
 
     def crash(*args):
         raise Crash()
-    store._swap_for_pointer = crash      # the process dies after uploading
+    target = innermost(store)
+    target._swap_for_pointer = crash      # the process dies after uploading
     try:
         expect(Crash, store.archive, url, older_than=timedelta(0))
     finally:
-        del store._swap_for_pointer
+        del target._swap_for_pointer
     assert rows(store) == counts
     assert sorted(p.name for p in (tmp_path / "a" / "games").iterdir()) == \
         sorted(f"{g}.json.gz" for g in finished)

@@ -4,8 +4,8 @@ import json
 from datetime import datetime, timezone
 
 from liapstore.errors import Conflict, InvalidInput, NotFound
-from liapstore.testing.support import (SHORT, expect, make_players, play_recorded, rows, start,
-                                       update_own)
+from liapstore.testing.support import (SHORT, expect, innermost, make_players, play_recorded,
+                                       rows, start, update_own)
 
 UTC = timezone.utc
 
@@ -196,11 +196,12 @@ def test_a_failed_erasure_leaves_everything_as_it_was(store):
     def fail(player_id):
         raise RuntimeError("key store down")
     # The per-player key's destruction runs inside the erasure's transaction.
-    store._destroy_player_key = fail
+    target = innermost(store)
+    target._destroy_player_key = fail
     try:
         expect(RuntimeError, store.erase_player, alice.id)
     finally:
-        del store._destroy_player_key
+        del target._destroy_player_key
     assert rows(store) == before
     assert store.get_player(alice.id) == player
     assert store.get_session(token).player_id == alice.id

@@ -7,7 +7,7 @@ import pytest
 
 import liapstore
 from liapstore.game import bots
-from liapstore.testing.support import make_players, make_room
+from liapstore.testing.support import make_players, make_room, update_own
 
 
 @pytest.mark.durable
@@ -36,7 +36,7 @@ def test_each_store_reads_what_the_other_just_wrote(store_url):
         assert reader.get_player_by_username(players[1].username).games_played == 1
         a.update_room(room.id, name="renamed")
         assert b.get_room(room.id).name == "renamed"
-        b.update_player(players[2].id, settings={"seen": True})
+        update_own(b, players[2].id, settings={"seen": True})
         assert a.get_player(players[2].id).settings == {"seen": True}
 
 
