@@ -15,7 +15,7 @@ from liapstore import Conflict
 from liapstore.game import bots, rules
 from liapstore.ops import copy, snapshot
 from liapstore.ops.tables import TABLES
-from liapstore.testing.support import update_own, MEDIUM, SHORT, record, script, start
+from liapstore.testing.support import innermost, update_own, MEDIUM, SHORT, record, script, start
 
 
 def fill(store):
@@ -42,6 +42,9 @@ def fill(store):
 
 
 def test_a_copy_of_this_backend_holds_exactly_its_rows(store):
+    # Copies and backups are synchronous operations on a Store: through the
+    # test's wrappers (cache, async facade) they take the store behind them.
+    store = innermost(store)
     fill(store)
     with liapstore.connect("memory://") as there:
         copy.copy(store, there, batch_size=7)
@@ -53,6 +56,9 @@ def test_a_copy_of_this_backend_holds_exactly_its_rows(store):
 
 
 def test_copy_into_this_backend_keeps_rows_audit_and_ids(store):
+    # Copies and backups are synchronous operations on a Store: through the
+    # test's wrappers (cache, async facade) they take the store behind them.
+    store = innermost(store)
     source = liapstore.connect("memory://")
     game_id = fill(source)
     audit_before = copy.counts(source)["audit_log"]
@@ -82,6 +88,9 @@ def test_copy_into_this_backend_keeps_rows_audit_and_ids(store):
 
 
 def test_copy_resumes_after_a_partial_copy_and_refuses_a_foreign_target(store):
+    # Copies and backups are synchronous operations on a Store: through the
+    # test's wrappers (cache, async facade) they take the store behind them.
+    store = innermost(store)
     source = liapstore.connect("memory://")
     fill(source)
     # What an interrupted copy leaves: whole tables, then a prefix of one.
@@ -106,6 +115,9 @@ def test_copy_resumes_after_a_partial_copy_and_refuses_a_foreign_target(store):
 
 
 def test_load_is_atomic(store):
+    # Copies and backups are synchronous operations on a Store: through the
+    # test's wrappers (cache, async facade) they take the store behind them.
+    store = innermost(store)
     source = liapstore.connect("memory://")
     fill(source)
     players = source._select("players", [], ("id",))
@@ -117,6 +129,9 @@ def test_load_is_atomic(store):
 
 
 def test_backup_and_restore_round_trip(store, tmp_path):
+    # Copies and backups are synchronous operations on a Store: through the
+    # test's wrappers (cache, async facade) they take the store behind them.
+    store = innermost(store)
     fill(store)
     path = tmp_path / "snap.gz"
     manifest = snapshot.backup(store, str(path))
