@@ -66,6 +66,8 @@ class SyncFacade:
     def __getattr__(self, name):
         if name in ("astore", "_loop", "_local"):
             raise AttributeError(name)
+        if name == "acting_player":  # per context: read where the calls run
+            return self._await(lambda: self.astore.run(getattr, self.astore.store, name))
         value = getattr(self.astore, name)
         if name in PINNED_CONTEXTS:  # those the Store has besides transaction()
             return functools.wraps(value)(lambda *a, **kw: self._pinned(value(*a, **kw)))
